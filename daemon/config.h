@@ -1,0 +1,32 @@
+/* config: the daemon's `key = value` configuration file. */
+#ifndef RB_CONFIG_H
+#define RB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rb_config {
+    char *listen;         /* address to bind, numeric */
+    int port;
+    char *tls_cert;       /* PEM certificate chain */
+    char *tls_key;        /* PEM private key */
+    char *db;             /* libpq conninfo of the daemon's role */
+    char *db_admin;       /* libpq conninfo of the owner role (migrations) */
+    int db_pool_size;
+    int db_queue_max;     /* requests that may wait for a connection */
+    long max_body_bytes;
+    long max_header_bytes;
+    int max_connections;
+    int request_timeout_s;
+    int idle_timeout_s;
+    int log_level;        /* enum log_level */
+};
+
+void config_defaults(struct rb_config *cfg);
+/* Parses `text` (named `name` in errors). On failure err holds "name:line: what". */
+bool config_parse(const char *name, const char *text, struct rb_config *cfg, char *err,
+                  size_t errlen);
+bool config_load(const char *path, struct rb_config *cfg, char *err, size_t errlen);
+void config_free(struct rb_config *cfg);
+
+#endif

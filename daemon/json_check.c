@@ -1,0 +1,205 @@
+/* json_check: field-by-field validation so every 4xx names exactly what was wrong. */
+#include "json_check.h"
+
+#include "civil_date.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void jc_fail(struct jc_error *err, int status, const char *code, const char *field,
+             const char *fmt, ...)
+{
+    va_list ap;
+    err->status = status;
+    snprintf(err->code, sizeof err->code, "%s", code);
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+char *jc_error_json(const struct jc_error *err)
+{
+    json_t *e = json_pack("{s:s, s:s}", "code", err->code, "message", err->message);
+    if (e == NULL)
+        return NULL;
+    if (err->field[0] != '\0')
+        json_object_set_new(e, "field", json_string(err->field));
+    json_t *root = json_pack("{s:o}", "error", e);
+    char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    return s;
+}
+
+bool jc_parse_object(const char *body, size_t len, json_t **out, struct jc_error *err)
+{
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (root == NULL) {
+        jc_fail(err, 400, "malformed_json", NULL, "request body is not valid JSON: %s (at %d)",
+                je.text, je.position);
+        return false;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        jc_fail(err, 400, "malformed_json", NULL, "request body must be a JSON object");
+        return false;
+    }
+    *out = root;
+    return true;
+}
+
+bool jc_only_fields(json_t *obj, const char *const *allowed, struct jc_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        bool known = false;
+        for (const char *const *a = allowed; *a != NULL; a++)
+            if (strcmp(*a, key) == 0)
+                known = true;
+        if (!known) {
+            char shown[48];
+            snprintf(shown, sizeof shown, "%s", key);
+            jc_fail(err, 422, "unknown_field", shown, "unknown field '%s'", shown);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Absent or JSON null both count as "not given". */
+static json_t *member(json_t *obj, const char *field, bool required, bool *present,
+                      struct jc_error *err, bool *ok)
+{
+    json_t *v = json_object_get(obj, field);
+    *ok = true;
+    if (v == NULL || json_is_null(v)) {
+        if (present)
+            *present = false;
+        if (required) {
+            jc_fail(err, 422, "missing_field", field, "field '%s' is required", field);
+            *ok = false;
+        }
+        return NULL;
+    }
+    if (present)
+        *present = true;
+    return v;
+}
+
+bool jc_get_string(json_t *obj, const char *field, bool required, size_t max_len, const char **out,
+                   struct jc_error *err)
+{
+    bool ok;
+    json_t *v = member(obj, field, required, NULL, err, &ok);
+    *out = NULL;
+    if (v == NULL)
+        return ok;
+    if (!json_is_string(v)) {
+        jc_fail(err, 422, "invalid_field", field, "field '%s' must be a string", field);
+        return false;
+    }
+    size_t len = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (len == 0 || len > max_len || memchr(s, '\0', len) != NULL) {
+        jc_fail(err, 422, "invalid_field", field, "field '%s' must be 1 to %zu characters", field,
+                max_len);
+        return false;
+    }
+    *out = s;
+    return true;
+}
+
+bool jc_get_date(json_t *obj, const char *field, bool required, int32_t *out, bool *present,
+                 struct jc_error *err)
+{
+    bool ok;
+    json_t *v = member(obj, field, required, present, err, &ok);
+    if (v == NULL)
+        return ok;
+    if (!json_is_string(v) || !civil_parse(json_string_value(v), json_string_length(v), out)) {
+        jc_fail(err, 422, "invalid_date", field, "field '%s' must be a real date as YYYY-MM-DD",
+                field);
+        return false;
+    }
+    return true;
+}
+
+bool jc_get_bool(json_t *obj, const char *field, bool required, bool *out, bool *present,
+                 struct jc_error *err)
+{
+    bool ok;
+    json_t *v = member(obj, field, required, present, err, &ok);
+    if (v == NULL)
+        return ok;
+    if (!json_is_boolean(v)) {
+        jc_fail(err, 422, "invalid_field", field, "field '%s' must be true or false", field);
+        return false;
+    }
+    *out = json_is_true(v);
+    return true;
+}
+
+bool jc_get_int(json_t *obj, const char *field, bool required, int64_t min, int64_t max,
+                int64_t *out, bool *present, struct jc_error *err)
+{
+    bool ok;
+    json_t *v = member(obj, field, required, present, err, &ok);
+    if (v == NULL)
+        return ok;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        jc_fail(err, 422, "invalid_field", field,
+                "field '%s' must be an integer from %lld to %lld", field, (long long)min,
+                (long long)max);
+        return false;
+    }
+    *out = json_integer_value(v);
+    return true;
+}
+
+bool jc_get_enum(json_t *obj, const char *field, bool required, const char *const *values,
+                 const char **out, struct jc_error *err)
+{
+    const char *s;
+    if (!jc_get_string(obj, field, required, 64, &s, err))
+        return false;
+    *out = NULL;
+    if (s == NULL)
+        return true;
+    for (const char *const *v = values; *v != NULL; v++) {
+        if (strcmp(*v, s) == 0) {
+            *out = *v;
+            return true;
+        }
+    }
+    jc_fail(err, 422, "invalid_field", field, "field '%s' has a value that is not allowed", field);
+    return false;
+}
+
+bool jc_get_municipality(json_t *obj, const char *field, bool required, char *out,
+                         struct jc_error *err)
+{
+    const char *s;
+    if (!jc_get_string(obj, field, required, 4, &s, err))
+        return false;
+    out[0] = '\0';
+    if (s == NULL)
+        return true;
+    for (int i = 0; i < 4; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            jc_fail(err, 422, "invalid_field", field,
+                    "field '%s' must be a four-digit municipality code such as \"1480\"", field);
+            return false;
+        }
+    }
+    if (strlen(s) != 4) {
+        jc_fail(err, 422, "invalid_field", field,
+                "field '%s' must be a four-digit municipality code such as \"1480\"", field);
+        return false;
+    }
+    memcpy(out, s, 5);
+    return true;
+}

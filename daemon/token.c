@@ -1,0 +1,82 @@
+/* token: generation from the CSPRNG, hashing and constant-time comparison. */
+#include "token.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Unpadded base64url; out needs 4 * ceil(n / 3) + 1 bytes. Returns the length written. */
+static size_t base64url_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64url[v >> 18 & 63];
+        out[o++] = b64url[v >> 12 & 63];
+        out[o++] = b64url[v >> 6 & 63];
+        out[o++] = b64url[v & 63];
+    }
+    if (n - i == 1) {
+        unsigned v = (unsigned)in[i] << 16;
+        out[o++] = b64url[v >> 18 & 63];
+        out[o++] = b64url[v >> 12 & 63];
+    } else if (n - i == 2) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+        out[o++] = b64url[v >> 18 & 63];
+        out[o++] = b64url[v >> 12 & 63];
+        out[o++] = b64url[v >> 6 & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+bool token_generate(char *out)
+{
+    unsigned char raw[32];
+    char enc[48];
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        return false;
+    base64url_encode(raw, sizeof raw, enc);
+    OPENSSL_cleanse(raw, sizeof raw);
+    memcpy(out, TOKEN_PREFIX, 3);
+    memcpy(out + 3, enc, 43);
+    out[TOKEN_LEN] = '\0';
+    OPENSSL_cleanse(enc, sizeof enc);
+    return true;
+}
+
+bool token_well_formed(const char *s, size_t len)
+{
+    if (len != TOKEN_LEN || memcmp(s, TOKEN_PREFIX, 3) != 0)
+        return false;
+    for (size_t i = 3; i < len; i++)
+        if (memchr(b64url, s[i], 64) == NULL || s[i] == '\0')
+            return false;
+    return true;
+}
+
+void token_sha256_hex(const void *data, size_t len, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+void token_hash_hex(const char *token, size_t len, char *out)
+{
+    token_sha256_hex(token, len, out);
+}
+
+bool token_hash_equal(const char *a, const char *b)
+{
+    return CRYPTO_memcmp(a, b, TOKEN_HASH_HEX_LEN) == 0;
+}
