@@ -71,7 +71,8 @@ void civil_format(int32_t day, char *out)
 {
     int y, m, d;
     civil_to_ymd(day, &y, &m, &d);
-    snprintf(out, CIVIL_DATE_LEN + 1, "%04d-%02d-%02d", y % 10000, m, d);
+    snprintf(out, CIVIL_DATE_LEN + 1, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
+             (unsigned)d % 100u);
 }
 
 int32_t civil_birthday(int32_t birth, int years)

@@ -61,8 +61,16 @@ bool jc_only_fields(json_t *obj, const char *const *allowed, struct jc_error *er
             if (strcmp(*a, key) == 0)
                 known = true;
         if (!known) {
-            char shown[48];
-            snprintf(shown, sizeof shown, "%s", key);
+            char shown[sizeof err->field];
+            size_t n = strlen(key);
+            if (n >= sizeof shown) {
+                /* Cut on a UTF-8 character boundary so the error stays valid JSON. */
+                n = sizeof shown - 1;
+                while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80)
+                    n--;
+            }
+            memcpy(shown, key, n);
+            shown[n] = '\0';
             jc_fail(err, 422, "unknown_field", shown, "unknown field '%s'", shown);
             return false;
         }

@@ -1,0 +1,356 @@
+/* api: match the route, authenticate the bearer token, check the role, and hand over to a handler;
+ * then translate the database's (status, body, location) row into the HTTP reply. */
+#include "api.h"
+
+#include "api_placements.h"
+#include "log.h"
+#include "token.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct api {
+    struct db_pool *pool;
+    const struct rb_config *cfg;
+};
+
+struct route {
+    enum evhttp_cmd_type method;
+    const char *pattern; /* segments; "{id}" matches one segment */
+    enum api_role min_role;
+    bool persons; /* shows persons: not for read clients of all municipalities */
+    void (*fn)(struct api_call *c);
+};
+
+static void health(struct api_call *c);
+static void ready(struct api_call *c);
+
+static const struct route routes[] = {
+    {EVHTTP_REQ_GET, "/healthz", ROLE_NONE, false, health},
+    {EVHTTP_REQ_GET, "/readyz", ROLE_NONE, false, ready},
+    {EVHTTP_REQ_POST, "/v1/placements", ROLE_WRITE, true, api_placement_create},
+    {EVHTTP_REQ_GET, "/v1/placements", ROLE_READ, true, api_placement_list},
+    {EVHTTP_REQ_POST, "/v1/placements/search", ROLE_READ, true, api_placement_search},
+    {EVHTTP_REQ_GET, "/v1/placements/{id}", ROLE_READ, true, api_placement_get},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-in", ROLE_WRITE, true, api_placement_move_in},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-out", ROLE_WRITE, true, api_placement_move_out},
+};
+
+static const char auth_sql[] = "SELECT id, name, role, scope, token_sha256 "
+                               "FROM api.client_by_token($1)";
+static const char post_sql[] = "SELECT status, body, location FROM api.post($1, $2, $3, $4, $5, $6)";
+
+struct api *api_new(struct db_pool *pool, const struct rb_config *cfg)
+{
+    struct api *api = calloc(1, sizeof *api);
+    if (api == NULL)
+        return NULL;
+    api->pool = pool;
+    api->cfg = cfg;
+    return api;
+}
+
+void api_free(struct api *api)
+{
+    free(api);
+}
+
+bool api_client_all_scope(const struct api_client *c)
+{
+    return strcmp(c->scope, "*") == 0;
+}
+
+static void call_finish(struct api_call *c)
+{
+    free(c);
+}
+
+void api_reply_json(struct api_call *c, int status, const char *body)
+{
+    struct http_req *r = c->r;
+    call_finish(c);
+    http_reply(r, status, body, strlen(body), NULL, 0);
+}
+
+void api_reply_error(struct api_call *c, int status, const char *code, const char *message,
+                     const char *field)
+{
+    struct http_req *r = c->r;
+    call_finish(c);
+    http_reply_error(r, status, code, message, field);
+}
+
+void api_reply_jc(struct api_call *c, const struct jc_error *err)
+{
+    api_reply_error(c, err->status, err->code, err->message, err->field[0] ? err->field : NULL);
+}
+
+static void reply_db_status(struct api_call *c, enum db_status st)
+{
+    struct http_req *r = c->r;
+    call_finish(c);
+    switch (st) {
+    case DB_BUSY:
+        http_reply_error_retry(r, 503, "overloaded", "too many requests are waiting; retry", 1);
+        break;
+    case DB_TIMEOUT:
+        http_reply_error_retry(r, 503, "database_timeout",
+                               "the database did not answer in time; retry", 1);
+        break;
+    default:
+        http_reply_error_retry(r, 503, "database_unavailable",
+                               "the database is unavailable; retry", 2);
+        break;
+    }
+}
+
+/* The statement failed: a statement timeout is the server's 503, anything else is our bug. */
+static void reply_db_error(struct api_call *c, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state != NULL && (strcmp(state, "57014") == 0 || strncmp(state, "08", 2) == 0 ||
+                          strcmp(state, "57P01") == 0 || strcmp(state, "40001") == 0 ||
+                          strcmp(state, "40P01") == 0)) {
+        reply_db_status(c, DB_TIMEOUT);
+        return;
+    }
+    api_reply_error(c, 500, "internal", "internal error; the request id is in the log", NULL);
+}
+
+static void on_response_row(enum db_status st, const PGresult *res, void *arg)
+{
+    struct api_call *c = arg;
+    if (st == DB_ERROR) {
+        reply_db_error(c, res);
+        return;
+    }
+    if (st != DB_OK) {
+        reply_db_status(c, st);
+        return;
+    }
+    if (PQntuples(res) != 1 || PQnfields(res) != 3 || PQgetisnull(res, 0, 0)) {
+        log_error("api: unexpected result shape for %s", c->route);
+        api_reply_error(c, 500, "internal", "internal error", NULL);
+        return;
+    }
+    int status = atoi(PQgetvalue(res, 0, 0));
+    const char *body = PQgetvalue(res, 0, 1);
+    const char *location = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
+    struct http_req *r = c->r;
+    call_finish(c);
+    http_reply(r, status, body, (size_t)PQgetlength(res, 0, 1), location, 0);
+}
+
+void api_query(struct api_call *c, const char *sql, int nparams, const char *const *params)
+{
+    enum db_status st = db_submit(c->api->pool, sql, nparams, params, on_response_row, c);
+    if (st != DB_OK)
+        reply_db_status(c, st);
+}
+
+void api_post(struct api_call *c, const char *op, json_t *args)
+{
+    char hash[TOKEN_HASH_HEX_LEN + 1];
+    const char *key = http_req_header(c->r, "Idempotency-Key");
+    char *args_text = json_dumps(args, JSON_COMPACT);
+    if (args_text == NULL) {
+        api_reply_error(c, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    if (key != NULL) {
+        /* The fingerprint covers method, path and the exact body bytes. */
+        size_t blen;
+        const char *body = http_req_body(c->r, &blen);
+        const char *path = http_req_path(c->r);
+        size_t plen = strlen(path);
+        char *buf = malloc(plen + blen + 8);
+        if (buf == NULL) {
+            free(args_text);
+            api_reply_error(c, 500, "internal", "out of memory", NULL);
+            return;
+        }
+        memcpy(buf, "POST\n", 5);
+        memcpy(buf + 5, path, plen);
+        buf[5 + plen] = '\n';
+        memcpy(buf + 6 + plen, body, blen);
+        token_sha256_hex(buf, 6 + plen + blen, hash);
+        free(buf);
+    }
+    const char *params[6] = {op, c->client.id, c->client.scope, key, key ? hash : NULL,
+                             args_text};
+    api_query(c, post_sql, 6, params);
+    free(args_text);
+}
+
+static void health(struct api_call *c)
+{
+    api_reply_json(c, 200, "{\"status\":\"ok\"}");
+}
+
+static void ready(struct api_call *c)
+{
+    if (db_pool_ready(c->api->pool)) {
+        api_reply_json(c, 200, "{\"status\":\"ready\"}");
+        return;
+    }
+    struct http_req *r = c->r;
+    static const char body[] = "{\"status\":\"not_ready\",\"reason\":\"database unavailable\"}";
+    call_finish(c);
+    http_reply(r, 503, body, sizeof body - 1, NULL, 2);
+}
+
+/* Matches path against pattern segment by segment; "{id}" captures one segment. */
+static bool route_match(const char *pattern, const char *path, char *id, size_t idlen)
+{
+    while (*pattern != '\0' && *path != '\0') {
+        if (strncmp(pattern, "{id}", 4) == 0) {
+            size_t n = strcspn(path, "/");
+            if (n == 0 || n >= idlen)
+                return false;
+            memcpy(id, path, n);
+            id[n] = '\0';
+            pattern += 4;
+            path += n;
+            continue;
+        }
+        if (*pattern != *path)
+            return false;
+        pattern++;
+        path++;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static const char *role_name(enum api_role role)
+{
+    static const char *const names[] = {"none", "read", "write", "admin"};
+    return names[role];
+}
+
+static enum api_role role_parse(const char *s)
+{
+    if (strcmp(s, "admin") == 0)
+        return ROLE_ADMIN;
+    if (strcmp(s, "write") == 0)
+        return ROLE_WRITE;
+    if (strcmp(s, "read") == 0)
+        return ROLE_READ;
+    return ROLE_NONE;
+}
+
+static const struct route *route_of(const struct api_call *c)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (routes[i].pattern == c->route && routes[i].method == http_req_method(c->r))
+            return &routes[i];
+    return NULL;
+}
+
+/* Role, then the rule that read clients of every municipality see totals, not persons. */
+static void authorize_and_run(struct api_call *c)
+{
+    const struct route *rt = route_of(c);
+    if (c->client.role < rt->min_role) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "this needs the %s role", role_name(rt->min_role));
+        api_reply_error(c, 403, "forbidden", msg, NULL);
+        return;
+    }
+    if (rt->persons && c->client.role == ROLE_READ && api_client_all_scope(&c->client)) {
+        api_reply_error(c, 403, "forbidden",
+                        "clients reading every municipality see totals, not persons", NULL);
+        return;
+    }
+    if (http_req_method(c->r) == EVHTTP_REQ_POST) {
+        const char *key = http_req_header(c->r, "Idempotency-Key");
+        size_t n = key ? strlen(key) : 1;
+        bool ok = n >= 1 && n <= 255;
+        for (size_t i = 0; key != NULL && ok && i < n; i++)
+            ok = key[i] > 0x20 && key[i] < 0x7f;
+        if (!ok) {
+            api_reply_error(c, 400, "invalid_idempotency_key",
+                            "Idempotency-Key must be 1 to 255 visible ASCII characters", NULL);
+            return;
+        }
+    }
+    rt->fn(c);
+}
+
+static void on_client(enum db_status st, const PGresult *res, void *arg)
+{
+    struct api_call *c = arg;
+    char hash[TOKEN_HASH_HEX_LEN + 1];
+    const char *auth = http_req_header(c->r, "Authorization");
+
+    if (st == DB_ERROR) {
+        reply_db_error(c, res);
+        return;
+    }
+    if (st != DB_OK) {
+        reply_db_status(c, st);
+        return;
+    }
+    token_hash_hex(auth + 7, strlen(auth + 7), hash);
+    if (PQntuples(res) != 1 || !token_hash_equal(hash, PQgetvalue(res, 0, 4))) {
+        api_reply_error(c, 401, "unauthorized", "the bearer token is not valid", NULL);
+        return;
+    }
+    snprintf(c->client.id, sizeof c->client.id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(c->client.name, sizeof c->client.name, "%s", PQgetvalue(res, 0, 1));
+    c->client.role = role_parse(PQgetvalue(res, 0, 2));
+    snprintf(c->client.scope, sizeof c->client.scope, "%s", PQgetvalue(res, 0, 3));
+    http_req_set_client(c->r, c->client.name);
+    authorize_and_run(c);
+}
+
+static void authenticate(struct api_call *c)
+{
+    char hash[TOKEN_HASH_HEX_LEN + 1];
+    const char *auth = http_req_header(c->r, "Authorization");
+    if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
+        !token_well_formed(auth + 7, strlen(auth + 7))) {
+        api_reply_error(c, 401, "unauthorized",
+                        "send Authorization: Bearer <token> with a valid token", NULL);
+        return;
+    }
+    token_hash_hex(auth + 7, strlen(auth + 7), hash);
+    const char *params[1] = {hash};
+    enum db_status st = db_submit(c->api->pool, auth_sql, 1, params, on_client, c);
+    if (st != DB_OK)
+        reply_db_status(c, st);
+}
+
+void api_handle(struct http_req *r, void *arg)
+{
+    struct api *api = arg;
+    const char *path = http_req_path(r);
+    enum evhttp_cmd_type method = http_req_method(r);
+    bool path_known = false;
+    struct api_call *c = calloc(1, sizeof *c);
+
+    if (c == NULL) {
+        http_reply_error_retry(r, 503, "overloaded", "out of memory", 1);
+        return;
+    }
+    c->api = api;
+    c->r = r;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!route_match(routes[i].pattern, path, c->path_id, sizeof c->path_id))
+            continue;
+        path_known = true;
+        if (routes[i].method != method)
+            continue;
+        c->route = routes[i].pattern;
+        http_req_set_route(r, c->route);
+        if (routes[i].min_role == ROLE_NONE)
+            routes[i].fn(c);
+        else
+            authenticate(c);
+        return;
+    }
+    if (path_known)
+        api_reply_error(c, 405, "method_not_allowed", "this method is not allowed here", NULL);
+    else
+        api_reply_error(c, 404, "not_found", "no such resource", NULL);
+}

@@ -1,0 +1,15 @@
+/* ctl: the commands of reimbursectl, the admin tool. Blocking libpq is fine here: no event loop. */
+#ifndef RB_CTL_H
+#define RB_CTL_H
+
+#include <libpq-fe.h>
+
+/* Exit codes: 0 done, 1 failed, 2 usage, 3 the named thing exists / does not exist. */
+enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2, CTL_CONFLICT = 3 };
+
+int ctl_migrate(PGconn *pg, int argc, char **argv);
+int ctl_client(PGconn *pg, int argc, char **argv);
+/* Prints the statement's error (SQLSTATE and message) and returns false unless `want`. */
+int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *what);
+
+#endif

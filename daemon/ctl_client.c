@@ -1,0 +1,168 @@
+/* ctl_client: API clients and their tokens. Only the SHA-256 of a token is stored; the token itself
+ * is printed once, alone on the last line. */
+#include "ctl.h"
+#include "token.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+struct client_args {
+    const char *name, *role, *scope;
+};
+
+static int parse_args(int argc, char **argv, struct client_args *a)
+{
+    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
+                                         {"role", required_argument, NULL, 'r'},
+                                         {"scope", required_argument, NULL, 's'},
+                                         {0}};
+    int opt;
+    memset(a, 0, sizeof *a);
+    optind = 2; /* argv[0] = "client", argv[1] = the verb */
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 'n')
+            a->name = optarg;
+        else if (opt == 'r')
+            a->role = optarg;
+        else if (opt == 's')
+            a->scope = optarg;
+        else
+            return 0;
+    }
+    return optind == argc;
+}
+
+static int new_token(char *token, char *hash)
+{
+    if (!token_generate(token)) {
+        fprintf(stderr, "reimbursectl: the random generator failed\n");
+        return 0;
+    }
+    token_hash_hex(token, TOKEN_LEN, hash);
+    return 1;
+}
+
+static int client_add(PGconn *pg, const struct client_args *a)
+{
+    char token[TOKEN_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1];
+    if (a->name == NULL || a->role == NULL || a->scope == NULL) {
+        fprintf(stderr, "reimbursectl: client add needs --name, --role and --scope\n");
+        return CTL_USAGE;
+    }
+    if (strcmp(a->scope, "*") != 0) {
+        const char *p[1] = {a->scope};
+        PGresult *r = PQexecParams(pg, "SELECT 1 FROM municipalities WHERE code = $1", 1, NULL,
+                                   p, NULL, NULL, 0);
+        int known = ctl_result_ok(pg, r, PGRES_TUPLES_OK, "checking the scope") &&
+                    PQntuples(r) == 1;
+        PQclear(r);
+        if (!known) {
+            fprintf(stderr, "reimbursectl: scope must be '*' or a municipality code\n");
+            return CTL_USAGE;
+        }
+    }
+    if (!new_token(token, hash))
+        return CTL_FAIL;
+    const char *p[4] = {a->name, a->role, a->scope, hash};
+    PGresult *res = PQexecParams(pg,
+                                 "INSERT INTO clients (name, role, scope, token_sha256) "
+                                 "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                                 4, NULL, p, NULL, NULL, 0);
+    if (!ctl_result_ok(pg, res, PGRES_COMMAND_OK, "adding the client")) {
+        PQclear(res);
+        return CTL_FAIL;
+    }
+    int added = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!added) {
+        fprintf(stderr, "reimbursectl: a client named '%s' exists; use client rotate\n", a->name);
+        return CTL_CONFLICT;
+    }
+    printf("client %s added (role %s, scope %s); its token, shown only now:\n%s\n", a->name,
+           a->role, a->scope, token);
+    return CTL_OK;
+}
+
+static int client_rotate(PGconn *pg, const struct client_args *a)
+{
+    char token[TOKEN_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1];
+    if (a->name == NULL || !new_token(token, hash))
+        return a->name == NULL ? CTL_USAGE : CTL_FAIL;
+    const char *p[2] = {a->name, hash};
+    PGresult *res = PQexecParams(pg,
+                                 "UPDATE clients SET token_sha256 = $2, rotated_at = now() "
+                                 "WHERE name = $1 AND revoked_at IS NULL",
+                                 2, NULL, p, NULL, NULL, 0);
+    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "rotating the token");
+    int found = ok && strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!ok)
+        return CTL_FAIL;
+    if (!found) {
+        fprintf(stderr, "reimbursectl: no active client named '%s'\n", a->name);
+        return CTL_CONFLICT;
+    }
+    printf("client %s has a new token; the old one no longer works:\n%s\n", a->name, token);
+    return CTL_OK;
+}
+
+static int client_revoke(PGconn *pg, const struct client_args *a)
+{
+    if (a->name == NULL)
+        return CTL_USAGE;
+    const char *p[1] = {a->name};
+    PGresult *res = PQexecParams(pg,
+                                 "UPDATE clients SET revoked_at = now() "
+                                 "WHERE name = $1 AND revoked_at IS NULL",
+                                 1, NULL, p, NULL, NULL, 0);
+    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "revoking the client");
+    int found = ok && strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!ok)
+        return CTL_FAIL;
+    if (!found) {
+        fprintf(stderr, "reimbursectl: no active client named '%s'\n", a->name);
+        return CTL_CONFLICT;
+    }
+    printf("client %s revoked\n", a->name);
+    return CTL_OK;
+}
+
+static int client_list(PGconn *pg)
+{
+    PGresult *res = PQexec(pg, "SELECT name, role, scope, "
+                               "to_char(created_at, 'YYYY-MM-DD HH24:MI'), "
+                               "CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END "
+                               "FROM clients ORDER BY id");
+    if (!ctl_result_ok(pg, res, PGRES_TUPLES_OK, "listing clients")) {
+        PQclear(res);
+        return CTL_FAIL;
+    }
+    printf("%-24s %-6s %-6s %-17s %s\n", "NAME", "ROLE", "SCOPE", "CREATED", "STATE");
+    for (int i = 0; i < PQntuples(res); i++)
+        printf("%-24s %-6s %-6s %-17s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+    PQclear(res);
+    return CTL_OK;
+}
+
+int ctl_client(PGconn *pg, int argc, char **argv)
+{
+    struct client_args a;
+    if (argc < 2 || !parse_args(argc, argv, &a)) {
+        fprintf(stderr, "reimbursectl: usage: client add|rotate|revoke|list [options]\n");
+        return CTL_USAGE;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "add") == 0)
+        return client_add(pg, &a);
+    if (strcmp(verb, "rotate") == 0)
+        return client_rotate(pg, &a);
+    if (strcmp(verb, "revoke") == 0)
+        return client_revoke(pg, &a);
+    if (strcmp(verb, "list") == 0)
+        return client_list(pg);
+    fprintf(stderr, "reimbursectl: unknown client command '%s'\n", verb);
+    return CTL_USAGE;
+}

@@ -1,0 +1,477 @@
+/* db: each connection is a small state machine (down → connecting → setup → idle ⇄ busy) fed by
+ * socket events; a broken connection reconnects in the background with exponential backoff. */
+#include "db.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+enum conn_state { C_DOWN, C_CONNECTING, C_SETUP, C_IDLE, C_BUSY };
+
+struct db_query {
+    struct db_query *next;
+    const char *sql;
+    int nparams;
+    char **params;
+    db_cb cb;
+    void *arg;
+    struct timespec deadline;
+};
+
+struct db_conn {
+    struct db_pool *pool;
+    int index;
+    PGconn *pg;
+    enum conn_state state;
+    struct event *ev;
+    evutil_socket_t fd;
+    short armed;
+    struct event *retry;
+    int backoff_ms;
+    struct db_query *q;
+    PGresult *res;
+};
+
+struct db_pool {
+    struct event_base *base;
+    char *conninfo;
+    int size;
+    struct db_conn *conns;
+    struct db_query *head, *tail;
+    int waiting, queue_max, timeout_s;
+    unsigned long long errors;
+    struct event *sweep;
+    char setup_sql[128];
+};
+
+static void conn_start(struct db_conn *c);
+static void conn_event(evutil_socket_t fd, short what, void *arg);
+static void pool_dispatch(struct db_pool *pool);
+
+const char *db_status_name(enum db_status status)
+{
+    static const char *const names[] = {"ok", "unavailable", "busy", "timeout", "error"};
+    return (unsigned)status < sizeof names / sizeof names[0] ? names[status] : "?";
+}
+
+static void query_free(struct db_query *q)
+{
+    for (int i = 0; i < q->nparams; i++)
+        free(q->params[i]);
+    free(q->params);
+    free(q);
+}
+
+/* (Re)registers the connection's socket for `what`; the socket may change while connecting. */
+static void conn_arm(struct db_conn *c, short what)
+{
+    evutil_socket_t fd = PQsocket(c->pg);
+    if (fd == c->fd && what == c->armed)
+        return;
+    event_del(c->ev);
+    event_assign(c->ev, c->pool->base, fd, (short)(what | EV_PERSIST), conn_event, c);
+    event_add(c->ev, NULL);
+    c->fd = fd;
+    c->armed = what;
+}
+
+static void conn_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_start(arg);
+}
+
+static bool pool_any_up(const struct db_pool *pool)
+{
+    for (int i = 0; i < pool->size; i++)
+        if (pool->conns[i].state == C_IDLE || pool->conns[i].state == C_BUSY)
+            return true;
+    return false;
+}
+
+static void pool_fail_waiting(struct db_pool *pool, enum db_status status)
+{
+    while (pool->head != NULL) {
+        struct db_query *q = pool->head;
+        pool->head = q->next;
+        pool->waiting--;
+        q->cb(status, NULL, q->arg);
+        query_free(q);
+    }
+    pool->tail = NULL;
+}
+
+/* Drops the connection and schedules a new attempt; a query in flight fails as unavailable. */
+static void conn_reset(struct db_conn *c, const char *why)
+{
+    struct db_pool *pool = c->pool;
+    bool was_up = c->state == C_IDLE || c->state == C_BUSY;
+
+    if (c->pg != NULL && why != NULL) {
+        const char *msg = PQerrorMessage(c->pg);
+        char first[200];
+        snprintf(first, sizeof first, "%s", msg ? msg : "");
+        first[strcspn(first, "\n")] = '\0';
+        log_warn("db: connection %d %s: %s (retry in %d ms)", c->index, why, first,
+                 c->backoff_ms);
+    }
+    event_del(c->ev);
+    c->fd = -1;
+    c->armed = 0;
+    if (c->pg != NULL)
+        PQfinish(c->pg);
+    c->pg = NULL;
+    if (c->res != NULL)
+        PQclear(c->res);
+    c->res = NULL;
+    c->state = C_DOWN;
+    if (c->q != NULL) {
+        struct db_query *q = c->q;
+        c->q = NULL;
+        pool->errors++;
+        if (q->cb != NULL)
+            q->cb(DB_UNAVAILABLE, NULL, q->arg);
+        query_free(q);
+    }
+    struct timeval tv = {c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000};
+    evtimer_add(c->retry, &tv);
+    c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
+    if (was_up && !pool_any_up(pool))
+        log_error("db: no connection to the database is up");
+    if (!pool_any_up(pool))
+        pool_fail_waiting(pool, DB_UNAVAILABLE);
+}
+
+static void conn_start(struct db_conn *c)
+{
+    c->pg = PQconnectStart(c->pool->conninfo);
+    if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+        conn_reset(c, "could not start");
+        return;
+    }
+    c->state = C_CONNECTING;
+    c->fd = -1;
+    c->armed = 0;
+    conn_arm(c, EV_WRITE);
+}
+
+/* Sends the statement of c->q; arms EV_WRITE while libpq still has bytes to flush. */
+static void conn_send(struct db_conn *c)
+{
+    struct db_query *q = c->q;
+    int ok;
+    if (q->cb == NULL) /* internal setup statement: simple protocol, several statements */
+        ok = PQsendQuery(c->pg, q->sql);
+    else
+        ok = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
+                               NULL, NULL, 0);
+    if (!ok) {
+        conn_reset(c, "send failed");
+        return;
+    }
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        conn_reset(c, "flush failed");
+        return;
+    }
+    conn_arm(c, f == 1 ? EV_READ | EV_WRITE : EV_READ);
+}
+
+static void conn_setup(struct db_conn *c)
+{
+    struct db_query *q = calloc(1, sizeof *q);
+    if (q == NULL || PQsetnonblocking(c->pg, 1) != 0) {
+        free(q);
+        conn_reset(c, "setup failed");
+        return;
+    }
+    q->sql = c->pool->setup_sql;
+    c->state = C_SETUP;
+    c->q = q;
+    conn_send(c);
+}
+
+static void conn_connect_step(struct db_conn *c)
+{
+    switch (PQconnectPoll(c->pg)) {
+    case PGRES_POLLING_READING:
+        conn_arm(c, EV_READ);
+        break;
+    case PGRES_POLLING_WRITING:
+        conn_arm(c, EV_WRITE);
+        break;
+    case PGRES_POLLING_OK:
+        conn_setup(c);
+        break;
+    default:
+        conn_reset(c, "connect failed");
+        break;
+    }
+}
+
+/* The statement finished: hand its result to the caller and take the next waiting request. */
+static void conn_complete(struct db_conn *c)
+{
+    struct db_query *q = c->q;
+    PGresult *res = c->res;
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+
+    c->q = NULL;
+    c->res = NULL;
+    if (q->cb == NULL) { /* setup finished */
+        query_free(q);
+        PQclear(res);
+        if (!ok) {
+            conn_reset(c, "setup statement failed");
+            return;
+        }
+        if (c->backoff_ms > BACKOFF_MIN_MS || !pool_any_up(c->pool))
+            log_info("db: connection %d ready", c->index);
+        c->backoff_ms = BACKOFF_MIN_MS;
+        c->state = C_IDLE;
+        pool_dispatch(c->pool);
+        return;
+    }
+    c->state = C_IDLE;
+    if (!ok) {
+        c->pool->errors++;
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        log_error("db: statement failed: %s %s", state ? state : "-", msg ? msg : "-");
+    }
+    q->cb(ok ? DB_OK : DB_ERROR, res, q->arg);
+    PQclear(res);
+    query_free(q);
+    pool_dispatch(c->pool);
+}
+
+static void conn_read_results(struct db_conn *c)
+{
+    if (!PQconsumeInput(c->pg)) {
+        conn_reset(c, "read failed");
+        return;
+    }
+    if (c->q == NULL) {
+        /* Idle: a notice, or the server going away. */
+        if (PQstatus(c->pg) == CONNECTION_BAD)
+            conn_reset(c, "closed");
+        return;
+    }
+    while (!PQisBusy(c->pg)) {
+        PGresult *r = PQgetResult(c->pg);
+        if (r == NULL) {
+            conn_complete(c);
+            return;
+        }
+        /* Keep the first error, or else the last result. */
+        if (c->res != NULL && PQresultStatus(c->res) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+        } else {
+            if (c->res != NULL)
+                PQclear(c->res);
+            c->res = r;
+        }
+    }
+    if (PQstatus(c->pg) == CONNECTION_BAD)
+        conn_reset(c, "lost during a statement");
+}
+
+static void conn_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_conn *c = arg;
+    (void)fd;
+    if (c->state == C_CONNECTING) {
+        conn_connect_step(c);
+        return;
+    }
+    if (what & EV_WRITE) {
+        int f = PQflush(c->pg);
+        if (f < 0) {
+            conn_reset(c, "flush failed");
+            return;
+        }
+        if (f == 0)
+            conn_arm(c, EV_READ);
+    }
+    if (what & EV_READ)
+        conn_read_results(c);
+}
+
+static void pool_dispatch(struct db_pool *pool)
+{
+    for (int i = 0; i < pool->size && pool->head != NULL; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->state != C_IDLE)
+            continue;
+        struct db_query *q = pool->head;
+        pool->head = q->next;
+        if (pool->head == NULL)
+            pool->tail = NULL;
+        pool->waiting--;
+        q->next = NULL;
+        c->q = q;
+        c->state = C_BUSY;
+        conn_send(c);
+    }
+}
+
+static bool deadline_passed(const struct timespec *d, const struct timespec *now)
+{
+    return now->tv_sec > d->tv_sec || (now->tv_sec == d->tv_sec && now->tv_nsec >= d->tv_nsec);
+}
+
+/* Requests wait in FIFO order, so the expired ones are at the head. */
+static void pool_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    struct db_pool *pool = arg;
+    struct timespec now;
+    (void)fd;
+    (void)what;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    while (pool->head != NULL && deadline_passed(&pool->head->deadline, &now)) {
+        struct db_query *q = pool->head;
+        pool->head = q->next;
+        if (pool->head == NULL)
+            pool->tail = NULL;
+        pool->waiting--;
+        q->cb(DB_TIMEOUT, NULL, q->arg);
+        query_free(q);
+    }
+}
+
+struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size,
+                            int queue_max, int timeout_s)
+{
+    struct db_pool *pool = calloc(1, sizeof *pool);
+    if (pool == NULL)
+        return NULL;
+    pool->base = base;
+    pool->size = size;
+    pool->queue_max = queue_max;
+    pool->timeout_s = timeout_s;
+    pool->conninfo = strdup(conninfo);
+    snprintf(pool->setup_sql, sizeof pool->setup_sql,
+             "SET application_name = 'reimbursed'; SET statement_timeout = %d", timeout_s * 1000);
+    pool->conns = calloc((size_t)size, sizeof *pool->conns);
+    pool->sweep = event_new(base, -1, EV_PERSIST, pool_sweep, pool);
+    if (pool->conninfo == NULL || pool->conns == NULL || pool->sweep == NULL)
+        goto fail;
+    struct timeval tick = {0, 100000};
+    event_add(pool->sweep, &tick);
+    for (int i = 0; i < size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        c->pool = pool;
+        c->index = i;
+        c->fd = -1;
+        c->backoff_ms = BACKOFF_MIN_MS;
+        c->ev = event_new(base, -1, 0, conn_event, c);
+        c->retry = evtimer_new(base, conn_retry_cb, c);
+        if (c->ev == NULL || c->retry == NULL)
+            goto fail;
+    }
+    for (int i = 0; i < size; i++)
+        conn_start(&pool->conns[i]);
+    return pool;
+fail:
+    db_pool_free(pool);
+    return NULL;
+}
+
+void db_pool_free(struct db_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    pool_fail_waiting(pool, DB_UNAVAILABLE);
+    for (int i = 0; pool->conns != NULL && i < pool->size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->q != NULL) {
+            if (c->q->cb != NULL)
+                c->q->cb(DB_UNAVAILABLE, NULL, c->q->arg);
+            query_free(c->q);
+        }
+        if (c->res != NULL)
+            PQclear(c->res);
+        if (c->pg != NULL)
+            PQfinish(c->pg);
+        if (c->ev != NULL)
+            event_free(c->ev);
+        if (c->retry != NULL)
+            event_free(c->retry);
+    }
+    if (pool->sweep != NULL)
+        event_free(pool->sweep);
+    free(pool->conns);
+    free(pool->conninfo);
+    free(pool);
+}
+
+enum db_status db_submit(struct db_pool *pool, const char *sql, int nparams,
+                         const char *const *params, db_cb cb, void *arg)
+{
+    if (!pool_any_up(pool))
+        return DB_UNAVAILABLE;
+    if (pool->waiting >= pool->queue_max)
+        return DB_BUSY;
+    struct db_query *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        return DB_BUSY;
+    q->sql = sql;
+    q->cb = cb;
+    q->arg = arg;
+    q->params = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof *q->params);
+    if (q->params == NULL) {
+        free(q);
+        return DB_BUSY;
+    }
+    for (int i = 0; i < nparams; i++) {
+        if (params[i] != NULL && (q->params[i] = strdup(params[i])) == NULL) {
+            q->nparams = i;
+            query_free(q);
+            return DB_BUSY;
+        }
+    }
+    q->nparams = nparams;
+    clock_gettime(CLOCK_MONOTONIC, &q->deadline);
+    q->deadline.tv_sec += pool->timeout_s;
+    if (pool->tail != NULL)
+        pool->tail->next = q;
+    else
+        pool->head = q;
+    pool->tail = q;
+    pool->waiting++;
+    pool_dispatch(pool);
+    return DB_OK;
+}
+
+bool db_pool_ready(const struct db_pool *pool)
+{
+    return pool_any_up(pool);
+}
+
+void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < pool->size; i++) {
+        switch (pool->conns[i].state) {
+        case C_IDLE:
+            out->idle++;
+            break;
+        case C_BUSY:
+            out->busy++;
+            break;
+        default:
+            out->down++;
+            break;
+        }
+    }
+    out->waiting = pool->waiting;
+    out->errors = pool->errors;
+}

@@ -1,0 +1,39 @@
+/* db: a pool of non-blocking libpq connections driven by the libevent loop, with a FIFO wait queue. */
+#ifndef RB_DB_H
+#define RB_DB_H
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+enum db_status {
+    DB_OK = 0,
+    DB_UNAVAILABLE, /* no connection to the database, or it broke during the query */
+    DB_BUSY,        /* the wait queue is full */
+    DB_TIMEOUT,     /* waited longer than the request timeout for a connection */
+    DB_ERROR,       /* the statement failed; res holds the error */
+};
+
+/* res belongs to the pool and is valid only during the call (NULL unless DB_OK or DB_ERROR). */
+typedef void (*db_cb)(enum db_status status, const PGresult *res, void *arg);
+
+struct db_pool_stats {
+    int idle, busy, down, waiting;
+    unsigned long long errors;
+};
+
+struct db_pool;
+
+struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size,
+                            int queue_max, int timeout_s);
+/* Fails every waiting request with DB_UNAVAILABLE and closes every connection. */
+void db_pool_free(struct db_pool *pool);
+/* Queues one parameterised statement. Params are copied. On anything but DB_OK the callback will
+ * not be called and the caller answers at once. */
+enum db_status db_submit(struct db_pool *pool, const char *sql, int nparams,
+                         const char *const *params, db_cb cb, void *arg);
+bool db_pool_ready(const struct db_pool *pool);
+void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out);
+const char *db_status_name(enum db_status status);
+
+#endif

@@ -1,0 +1,446 @@
+/* http: TLS listener with its own connection limit, request contexts, replies and access log. */
+#include "http.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct http_server {
+    struct event_base *base;
+    struct evhttp *http;
+    struct evconnlistener *listener;
+    SSL_CTX *tls;
+    http_handler handler;
+    void *arg;
+    int max_connections;
+    int open_connections;
+    int active_requests;
+    bool stopping;
+    bool listener_paused;
+    unsigned long long next_id;
+    char id_prefix[9];
+};
+
+struct http_req {
+    struct http_server *server;
+    struct evhttp_request *req;
+    const char *route;
+    char client[72];
+    char id[72];
+    void *data;
+    struct timespec started;
+};
+
+static int conn_ex_index = -1;
+
+static void limit_check(struct http_server *s)
+{
+    if (s->stopping)
+        return;
+    if (!s->listener_paused && s->open_connections >= s->max_connections) {
+        evconnlistener_disable(s->listener);
+        s->listener_paused = true;
+        log_warn("http: max_connections (%d) reached; not accepting", s->max_connections);
+    } else if (s->listener_paused && s->open_connections < s->max_connections) {
+        evconnlistener_enable(s->listener);
+        s->listener_paused = false;
+    }
+}
+
+/* Runs in SSL_free: the connection is gone, so its slot frees up. */
+static void conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                         void *argp)
+{
+    struct http_server *s = ptr;
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    if (s == NULL)
+        return;
+    s->open_connections--;
+    limit_check(s);
+}
+
+/* evhttp asks for the bufferevent of each accepted connection. Returning NULL would make libevent
+ * 2.1 serve plain HTTP on it, so a failure here is fatal rather than silent. */
+static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
+{
+    struct http_server *s = arg;
+    SSL *ssl = SSL_new(s->tls);
+    if (ssl == NULL) {
+        log_error("http: SSL_new failed; refusing to fall back to plain HTTP");
+        abort();
+    }
+    SSL_set_ex_data(ssl, conn_ex_index, s);
+    s->open_connections++;
+    limit_check(s);
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (bev == NULL) {
+        log_error("http: bufferevent_openssl_socket_new failed; refusing plain HTTP");
+        abort();
+    }
+    return bev;
+}
+
+static SSL_CTX *tls_context_new(const struct rb_config *cfg, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
+        goto fail;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+        snprintf(err, errlen, "cannot load tls_cert %s: %s", cfg->tls_cert,
+                 ERR_reason_error_string(ERR_get_error()));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "cannot load tls_key %s (or it does not match the certificate)",
+                 cfg->tls_key);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+fail:
+    snprintf(err, errlen, "cannot set up TLS: %s", ERR_reason_error_string(ERR_get_error()));
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static evutil_socket_t listen_socket(const struct rb_config *cfg, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    char addr[128];
+    int one = 1;
+
+    snprintf(addr, sizeof addr, strchr(cfg->listen, ':') ? "[%s]:%d" : "%s:%d", cfg->listen,
+             cfg->port);
+    if (evutil_parse_sockaddr_port(addr, (struct sockaddr *)&ss, &sslen) != 0) {
+        snprintf(err, errlen, "listen address %s is not a numeric address", cfg->listen);
+        return -1;
+    }
+    evutil_socket_t fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Accepted sockets inherit TCP_NODELAY; evhttp writes headers and body separately. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) != 0 || listen(fd, 1024) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void id_make(struct http_server *s, struct http_req *r)
+{
+    const char *given = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+                                           "X-Request-Id");
+    if (given != NULL) {
+        size_t n = strlen(given);
+        bool ok = n > 0 && n <= 64;
+        for (size_t i = 0; ok && i < n; i++) {
+            char c = given[i];
+            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.';
+        }
+        if (ok) {
+            memcpy(r->id, given, n + 1);
+            return;
+        }
+    }
+    snprintf(r->id, sizeof r->id, "%s%08llx", s->id_prefix, ++s->next_id);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct http_server *s = arg;
+    struct http_req *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        evhttp_send_error(req, 503, "Out of memory");
+        return;
+    }
+    r->server = s;
+    r->req = req;
+    r->route = "-";
+    r->client[0] = '-';
+    clock_gettime(CLOCK_MONOTONIC, &r->started);
+    id_make(s, r);
+    s->active_requests++;
+    s->handler(r, s->arg);
+}
+
+struct http_server *http_server_new(struct event_base *base, const struct rb_config *cfg,
+                                    http_handler handler, void *arg, char *err, size_t errlen)
+{
+    unsigned char rnd[4];
+    struct http_server *s = calloc(1, sizeof *s);
+    evutil_socket_t fd = -1;
+
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (conn_ex_index < 0)
+        conn_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_ex_free);
+    s->base = base;
+    s->handler = handler;
+    s->arg = arg;
+    s->max_connections = cfg->max_connections;
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        memset(rnd, 0, sizeof rnd);
+    snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+             rnd[3]);
+    s->tls = tls_context_new(cfg, err, errlen);
+    if (s->tls == NULL)
+        goto fail;
+    fd = listen_socket(cfg, err, errlen);
+    if (fd < 0)
+        goto fail;
+    s->listener = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    if (s->listener == NULL) {
+        close(fd);
+        snprintf(err, errlen, "evconnlistener_new failed");
+        goto fail;
+    }
+    s->http = evhttp_new(base);
+    if (s->http == NULL || evhttp_bind_listener(s->http, s->listener) == NULL) {
+        snprintf(err, errlen, "evhttp setup failed");
+        goto fail;
+    }
+    evhttp_set_bevcb(s->http, tls_bevcb, s);
+    evhttp_set_gencb(s->http, on_request, s);
+    evhttp_set_timeout(s->http, cfg->idle_timeout_s);
+    evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
+    evhttp_set_max_headers_size(s->http, cfg->max_header_bytes);
+    evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+    return s;
+fail:
+    if (s->http == NULL && s->listener != NULL)
+        evconnlistener_free(s->listener);
+    s->listener = NULL;
+    http_server_free(s);
+    return NULL;
+}
+
+void http_server_stop_accepting(struct http_server *s)
+{
+    s->stopping = true;
+    if (s->listener != NULL)
+        evconnlistener_disable(s->listener);
+}
+
+int http_server_active_requests(const struct http_server *s)
+{
+    return s->active_requests;
+}
+
+int http_server_open_connections(const struct http_server *s)
+{
+    return s->open_connections;
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (s == NULL)
+        return;
+    s->stopping = true;
+    if (s->http != NULL)
+        evhttp_free(s->http); /* frees the bound listener and open connections */
+    if (s->tls != NULL)
+        SSL_CTX_free(s->tls);
+    free(s);
+}
+
+enum evhttp_cmd_type http_req_method(const struct http_req *r)
+{
+    return evhttp_request_get_command(r->req);
+}
+
+const char *http_req_method_name(const struct http_req *r)
+{
+    switch (evhttp_request_get_command(r->req)) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    default:
+        return "OTHER";
+    }
+}
+
+const char *http_req_path(const struct http_req *r)
+{
+    const char *p = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(r->req));
+    return p != NULL && *p != '\0' ? p : "/";
+}
+
+const char *http_req_query(const struct http_req *r)
+{
+    return evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+}
+
+const char *http_req_header(const struct http_req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+const char *http_req_body(struct http_req *r, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t n = evbuffer_get_length(in);
+    /* A trailing NUL (not counted) makes the body a C string for parsers that want one. */
+    if (evbuffer_add(in, "", 1) != 0) {
+        *len = 0;
+        return "";
+    }
+    unsigned char *p = evbuffer_pullup(in, -1);
+    *len = n;
+    return p != NULL ? (const char *)p : "";
+}
+
+const char *http_req_id(const struct http_req *r)
+{
+    return r->id;
+}
+
+void http_req_set_route(struct http_req *r, const char *route)
+{
+    r->route = route;
+}
+
+void http_req_set_client(struct http_req *r, const char *client)
+{
+    snprintf(r->client, sizeof r->client, "%s", client);
+}
+
+void http_req_set_data(struct http_req *r, void *data)
+{
+    r->data = data;
+}
+
+void *http_req_data(const struct http_req *r)
+{
+    return r->data;
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+void http_reply_typed(struct http_req *r, int status, const char *content_type, const char *body,
+                      size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    struct evbuffer *out = evbuffer_new();
+    evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Request-Id", r->id);
+    if (out != NULL && len > 0)
+        evbuffer_add(out, body, len);
+    evhttp_send_reply(r->req, status, NULL, out);
+    if (out != NULL)
+        evbuffer_free(out);
+    log_info("%s %s %d %.1fms client=%s id=%s", http_req_method_name(r), r->route, status,
+             elapsed_ms(&r->started), r->client, r->id);
+    r->server->active_requests--;
+    free(r);
+}
+
+void http_reply(struct http_req *r, int status, const char *body, size_t len,
+                const char *location, int retry_after_s)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    if (location != NULL)
+        evhttp_add_header(h, "Location", location);
+    if (retry_after_s > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", retry_after_s);
+        evhttp_add_header(h, "Retry-After", v);
+    }
+    if (status == 401)
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"reimbursed\"");
+    http_reply_typed(r, status, "application/json; charset=utf-8", body, len);
+}
+
+void http_reply_error_retry(struct http_req *r, int status, const char *code, const char *message,
+                            int retry_after_s)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    json_t *root = json_pack("{s:o}", "error", err);
+    char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (s == NULL) {
+        static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"\"}}";
+        http_reply(r, 500, fallback, sizeof fallback - 1, NULL, 0);
+        return;
+    }
+    http_reply(r, status, s, strlen(s), NULL, retry_after_s);
+    free(s);
+}
+
+void http_reply_error(struct http_req *r, int status, const char *code, const char *message,
+                      const char *field)
+{
+    if (field == NULL) {
+        http_reply_error_retry(r, status, code, message, 0);
+        return;
+    }
+    json_t *err = json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field);
+    json_t *root = json_pack("{s:o}", "error", err);
+    char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (s == NULL) {
+        http_reply_error_retry(r, 500, "internal", "out of memory", 0);
+        return;
+    }
+    http_reply(r, status, s, strlen(s), NULL, 0);
+    free(s);
+}

@@ -1,0 +1,52 @@
+/* http: the HTTPS listener (evhttp over bufferevent_openssl), connection limits, and requests. */
+#ifndef RB_HTTP_H
+#define RB_HTTP_H
+
+#include "config.h"
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct http_server;
+struct http_req;
+
+/* Called once per request; the handler must end it with exactly one http_reply*(). */
+typedef void (*http_handler)(struct http_req *r, void *arg);
+
+struct http_server *http_server_new(struct event_base *base, const struct rb_config *cfg,
+                                    http_handler handler, void *arg, char *err, size_t errlen);
+void http_server_stop_accepting(struct http_server *s);
+int http_server_active_requests(const struct http_server *s);
+int http_server_open_connections(const struct http_server *s);
+void http_server_free(struct http_server *s);
+
+enum evhttp_cmd_type http_req_method(const struct http_req *r);
+const char *http_req_method_name(const struct http_req *r);
+const char *http_req_path(const struct http_req *r);
+const char *http_req_query(const struct http_req *r); /* NULL when absent */
+const char *http_req_header(const struct http_req *r, const char *name);
+/* The whole body, contiguous; NUL-terminated for convenience (len excludes the NUL). */
+const char *http_req_body(struct http_req *r, size_t *len);
+const char *http_req_id(const struct http_req *r);
+/* Labels for the access log line: the route pattern and the authenticated client's name. */
+void http_req_set_route(struct http_req *r, const char *route);
+void http_req_set_client(struct http_req *r, const char *client);
+/* The caller's per-request state, freed by the caller before it replies. */
+void http_req_set_data(struct http_req *r, void *data);
+void *http_req_data(const struct http_req *r);
+
+/* Sends the reply and frees the request. `location` may be NULL; retry_after_s > 0 adds
+ * Retry-After. The body is JSON unless content_type says otherwise. */
+void http_reply(struct http_req *r, int status, const char *body, size_t len,
+                const char *location, int retry_after_s);
+void http_reply_typed(struct http_req *r, int status, const char *content_type, const char *body,
+                      size_t len);
+/* {"error":{"code","message","field"?}}; field may be NULL. */
+void http_reply_error(struct http_req *r, int status, const char *code, const char *message,
+                      const char *field);
+void http_reply_error_retry(struct http_req *r, int status, const char *code, const char *message,
+                            int retry_after_s);
+
+#endif

@@ -1,0 +1,190 @@
+/* main: start-up, signals and orderly shutdown of the reimbursed daemon. */
+#include "api.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+
+#include <event2/event.h>
+#include <getopt.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DRAIN_DEADLINE_S 10
+
+struct daemon {
+    struct event_base *base;
+    struct rb_config cfg;
+    struct db_pool *pool;
+    struct api *api;
+    struct http_server *http;
+    struct event *sigterm, *sigint, *sighup, *drain;
+    struct timespec drain_started;
+    bool draining;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: reimbursed -c FILE\n"
+               "  -c FILE   configuration file (key = value lines)\n"
+               "  -t        check the configuration and exit\n"
+               "  -V        print the version\n");
+}
+
+/* Waits for in-flight requests to finish, up to the deadline, then leaves the loop. */
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct daemon *d = arg;
+    struct timespec now;
+    (void)fd;
+    (void)what;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int active = http_server_active_requests(d->http);
+    if (active == 0 || now.tv_sec - d->drain_started.tv_sec >= DRAIN_DEADLINE_S) {
+        if (active > 0)
+            log_warn("shutdown: %d requests still running at the deadline", active);
+        event_base_loopexit(d->base, NULL);
+    }
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    (void)what;
+    if (d->draining)
+        return;
+    log_info("signal %d: stopping; no new connections, finishing requests in flight", (int)sig);
+    d->draining = true;
+    clock_gettime(CLOCK_MONOTONIC, &d->drain_started);
+    http_server_stop_accepting(d->http);
+    struct timeval tick = {0, 50000};
+    d->drain = event_new(d->base, -1, EV_PERSIST, drain_tick, d);
+    event_add(d->drain, &tick);
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    (void)arg;
+    log_warn("SIGHUP: configuration reload is not implemented yet; keeping the running one");
+}
+
+static bool config_complete(const struct rb_config *cfg, const char *path)
+{
+    const char *missing = cfg->tls_cert == NULL ? "tls_cert"
+                          : cfg->tls_key == NULL ? "tls_key"
+                          : cfg->db == NULL      ? "db"
+                                                 : NULL;
+    if (missing != NULL) {
+        fprintf(stderr, "reimbursed: %s: the key '%s' is required\n", path, missing);
+        return false;
+    }
+    return true;
+}
+
+static void daemon_free(struct daemon *d)
+{
+    /* The pool first: its last callbacks still reply on open connections. */
+    db_pool_free(d->pool);
+    http_server_free(d->http);
+    api_free(d->api);
+    if (d->sigterm)
+        event_free(d->sigterm);
+    if (d->sigint)
+        event_free(d->sigint);
+    if (d->sighup)
+        event_free(d->sighup);
+    if (d->drain)
+        event_free(d->drain);
+    if (d->base)
+        event_base_free(d->base);
+    config_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d;
+    const char *path = NULL;
+    bool check_only = false;
+    char err[512];
+    int opt;
+
+    memset(&d, 0, sizeof d);
+    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 't':
+            check_only = true;
+            break;
+        case 'V':
+            printf("reimbursed %s\n", REIMBURSED_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    config_defaults(&d.cfg);
+    if (!config_load(path, &d.cfg, err, sizeof err)) {
+        fprintf(stderr, "reimbursed: %s\n", err);
+        config_free(&d.cfg);
+        return 2;
+    }
+    if (!config_complete(&d.cfg, path)) {
+        config_free(&d.cfg);
+        return 2;
+    }
+    if (check_only) {
+        printf("%s: configuration is valid\n", path);
+        config_free(&d.cfg);
+        return 0;
+    }
+    log_init((enum log_level)d.cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    d.base = event_base_new();
+    if (d.base == NULL)
+        goto fail;
+    d.pool = db_pool_new(d.base, d.cfg.db, d.cfg.db_pool_size, d.cfg.db_queue_max,
+                         d.cfg.request_timeout_s);
+    d.api = d.pool ? api_new(d.pool, &d.cfg) : NULL;
+    if (d.api == NULL) {
+        log_error("cannot set up the database pool");
+        goto fail;
+    }
+    d.http = http_server_new(d.base, &d.cfg, api_handle, d.api, err, sizeof err);
+    if (d.http == NULL) {
+        log_error("%s", err);
+        goto fail;
+    }
+    d.sigterm = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
+    d.sigint = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
+    d.sighup = evsignal_new(d.base, SIGHUP, on_sighup, &d);
+    if (!d.sigterm || !d.sigint || !d.sighup || event_add(d.sigterm, NULL) ||
+        event_add(d.sigint, NULL) || event_add(d.sighup, NULL))
+        goto fail;
+    log_info("reimbursed %s listening on https://%s:%d (pool %d, max_connections %d)",
+             REIMBURSED_VERSION, d.cfg.listen, d.cfg.port, d.cfg.db_pool_size,
+             d.cfg.max_connections);
+    event_base_dispatch(d.base);
+    log_info("stopped");
+    daemon_free(&d);
+    return 0;
+fail:
+    daemon_free(&d);
+    return 1;
+}

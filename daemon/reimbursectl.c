@@ -1,0 +1,88 @@
+/* reimbursectl: entry point of the admin tool; picks the database connection and the command. */
+#include "config.h"
+#include "ctl.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: reimbursectl [-c FILE] COMMAND ...\n"
+            "  migrate [--sql-dir DIR]                 apply sql/NNN_*.sql in order (owner role)\n"
+            "  client add --name N --role read|write|admin --scope CODE|*\n"
+            "  client rotate --name N                  new token, the old one stops working\n"
+            "  client revoke --name N\n"
+            "  client list\n"
+            "Without -c the standard libpq environment (PGHOST, PGPORT, ...) is used.\n"
+            "With -c, migrate uses the db_admin key; other commands use db_admin if set, else db.\n"
+            "New tokens are printed alone on the last line of the output.\n");
+}
+
+int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *what)
+{
+    if (res != NULL && PQresultStatus(res) == want)
+        return 1;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    fprintf(stderr, "reimbursectl: %s failed: %s%s%s", what, state ? state : "",
+            state ? " " : "", res ? PQresultErrorMessage(res) : PQerrorMessage(pg));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    struct rb_config cfg;
+    char err[512];
+    int opt, rc;
+
+    while ((opt = getopt(argc, argv, "+c:h")) != -1) {
+        if (opt == 'c') {
+            path = optarg;
+        } else if (opt == 'h') {
+            usage(stdout);
+            return CTL_OK;
+        } else {
+            usage(stderr);
+            return CTL_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return CTL_USAGE;
+    }
+    const char *cmd = argv[optind];
+    const char *conninfo = "";
+    config_defaults(&cfg);
+    if (path != NULL) {
+        if (!config_load(path, &cfg, err, sizeof err)) {
+            fprintf(stderr, "reimbursectl: %s\n", err);
+            config_free(&cfg);
+            return CTL_USAGE;
+        }
+        conninfo = cfg.db_admin ? cfg.db_admin : cfg.db ? cfg.db : "";
+    }
+    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "client") != 0) {
+        fprintf(stderr, "reimbursectl: unknown command '%s'\n", cmd);
+        usage(stderr);
+        config_free(&cfg);
+        return CTL_USAGE;
+    }
+    PGconn *pg = PQconnectdb(conninfo);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "reimbursectl: cannot connect to the database: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        config_free(&cfg);
+        return CTL_FAIL;
+    }
+    PQclear(PQexec(pg, "SET client_min_messages = warning"));
+    if (strcmp(cmd, "migrate") == 0)
+        rc = ctl_migrate(pg, argc - optind, argv + optind);
+    else
+        rc = ctl_client(pg, argc - optind, argv + optind);
+    PQfinish(pg);
+    config_free(&cfg);
+    return rc;
+}
