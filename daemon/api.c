@@ -39,7 +39,8 @@ static const struct route routes[] = {
 
 static const char auth_sql[] = "SELECT id, name, role, scope, token_sha256 "
                                "FROM api.client_by_token($1)";
-static const char post_sql[] = "SELECT status, body, location FROM api.post($1, $2, $3, $4, $5, $6)";
+static const char post_sql[] =
+    "SELECT status, body, location FROM api.post($1, $2, $3, $4, $5, $6)";
 
 struct api *api_new(struct db_pool *pool, const struct rb_config *cfg)
 {
@@ -99,8 +100,8 @@ static void reply_db_status(struct api_call *c, enum db_status st)
                                "the database did not answer in time; retry", 1);
         break;
     default:
-        http_reply_error_retry(r, 503, "database_unavailable",
-                               "the database is unavailable; retry", 2);
+        http_reply_error_retry(r, 503, "database_unavailable", "the database is unavailable; retry",
+                               2);
         break;
     }
 }
@@ -177,8 +178,7 @@ void api_post(struct api_call *c, const char *op, json_t *args)
         token_sha256_hex(buf, 6 + plen + blen, hash);
         free(buf);
     }
-    const char *params[6] = {op, c->client.id, c->client.scope, key, key ? hash : NULL,
-                             args_text};
+    const char *params[6] = {op, c->client.id, c->client.scope, key, key ? hash : NULL, args_text};
     api_query(c, post_sql, 6, params);
     free(args_text);
 }

@@ -13,7 +13,7 @@
 enum api_role { ROLE_NONE = 0, ROLE_READ = 1, ROLE_WRITE = 2, ROLE_ADMIN = 3 };
 
 struct api_client {
-    char id[24];   /* decimal, as the database gives it */
+    char id[24]; /* decimal, as the database gives it */
     char name[72];
     enum api_role role;
     char scope[8]; /* a municipality code or "*" */

@@ -17,8 +17,8 @@ static const char get_sql[] = "SELECT status, body, location FROM api.placement_
 static const char list_sql[] =
     "SELECT status, body, location FROM api.placement_list($1, $2, $3, $4, $5)";
 
-static const char *const move_out_reasons[] = {"other_municipality", "left_country", "own_housing",
-                                               "registered", "deceased", "other", NULL};
+static const char *const move_out_reasons[] = {
+    "other_municipality", "left_country", "own_housing", "registered", "deceased", "other", NULL};
 
 /* Dossier numbers: letters, digits and '-', at most 32 characters. */
 static bool dossier_check(json_t *body, struct jc_error *err)
@@ -67,8 +67,9 @@ static bool id_valid(const char *id)
 
 void api_placement_create(struct api_call *c)
 {
-    static const char *const allowed[] = {"dossier_number", "birth_date", "former_uam",
-                                          "municipality", "assigned_on", "moved_in_on", NULL};
+    static const char *const allowed[] = {
+        "dossier_number", "birth_date",  "former_uam", "municipality",
+        "assigned_on",    "moved_in_on", NULL};
     struct jc_error err;
     char muni[5];
     int32_t d;

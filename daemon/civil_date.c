@@ -1,4 +1,5 @@
-/* civil_date: day-number arithmetic for civil dates (Howard Hinnant's days_from_civil algorithm). */
+/* civil_date: day-number arithmetic for civil dates (Howard Hinnant's days_from_civil algorithm).
+ */
 #include "civil_date.h"
 
 #include <stdio.h>
@@ -21,8 +22,8 @@ int32_t civil_from_ymd(int year, int month, int day)
     int y = month <= 2 ? year - 1 : year;
     int era = (y >= 0 ? y : y - 399) / 400;
     unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153u * (unsigned)(month > 2 ? month - 3 : month + 9) + 2u) / 5u +
-                   (unsigned)day - 1u;
+    unsigned doy =
+        (153u * (unsigned)(month > 2 ? month - 3 : month + 9) + 2u) / 5u + (unsigned)day - 1u;
     unsigned doe = yoe * 365u + yoe / 4u - yoe / 100u + doy;
     return (int32_t)(era * 146097 + (int)doe - 719468);
 }

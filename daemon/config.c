@@ -1,4 +1,5 @@
-/* config: parse `key = value` lines; unknown keys and bad values are errors naming file and line. */
+/* config: parse `key = value` lines; unknown keys and bad values are errors naming file and line.
+ */
 #include "config.h"
 
 #include "log.h"

@@ -6,20 +6,20 @@
 #include <stddef.h>
 
 struct rb_config {
-    char *listen;         /* address to bind, numeric */
+    char *listen; /* address to bind, numeric */
     int port;
-    char *tls_cert;       /* PEM certificate chain */
-    char *tls_key;        /* PEM private key */
-    char *db;             /* libpq conninfo of the daemon's role */
-    char *db_admin;       /* libpq conninfo of the owner role (migrations) */
+    char *tls_cert; /* PEM certificate chain */
+    char *tls_key;  /* PEM private key */
+    char *db;       /* libpq conninfo of the daemon's role */
+    char *db_admin; /* libpq conninfo of the owner role (migrations) */
     int db_pool_size;
-    int db_queue_max;     /* requests that may wait for a connection */
+    int db_queue_max; /* requests that may wait for a connection */
     long max_body_bytes;
     long max_header_bytes;
     int max_connections;
     int request_timeout_s;
     int idle_timeout_s;
-    int log_level;        /* enum log_level */
+    int log_level; /* enum log_level */
 };
 
 void config_defaults(struct rb_config *cfg);

@@ -52,10 +52,10 @@ static int client_add(PGconn *pg, const struct client_args *a)
     }
     if (strcmp(a->scope, "*") != 0) {
         const char *p[1] = {a->scope};
-        PGresult *r = PQexecParams(pg, "SELECT 1 FROM municipalities WHERE code = $1", 1, NULL,
-                                   p, NULL, NULL, 0);
-        int known = ctl_result_ok(pg, r, PGRES_TUPLES_OK, "checking the scope") &&
-                    PQntuples(r) == 1;
+        PGresult *r = PQexecParams(pg, "SELECT 1 FROM municipalities WHERE code = $1", 1, NULL, p,
+                                   NULL, NULL, 0);
+        int known =
+            ctl_result_ok(pg, r, PGRES_TUPLES_OK, "checking the scope") && PQntuples(r) == 1;
         PQclear(r);
         if (!known) {
             fprintf(stderr, "reimbursectl: scope must be '*' or a municipality code\n");

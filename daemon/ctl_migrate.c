@@ -57,8 +57,8 @@ static char *read_file(const char *path, size_t *len)
 static int exec_ok(PGconn *pg, const char *sql, const char *what)
 {
     PGresult *res = PQexec(pg, sql);
-    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, what) ||
-             (res && PQresultStatus(res) == PGRES_TUPLES_OK);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int ok = st == PGRES_TUPLES_OK || ctl_result_ok(pg, res, PGRES_COMMAND_OK, what);
     PQclear(res);
     return ok;
 }
@@ -79,15 +79,17 @@ static int apply_one(PGconn *pg, const char *dir, const char *name, int *applied
     memcpy(version, name, 3);
     version[3] = '\0';
     const char *p1[1] = {version};
-    PGresult *res = PQexecParams(pg, "SELECT sha256 FROM schema_migrations WHERE version = $1",
-                                 1, NULL, p1, NULL, NULL, 0);
+    PGresult *res = PQexecParams(pg, "SELECT sha256 FROM schema_migrations WHERE version = $1", 1,
+                                 NULL, p1, NULL, NULL, 0);
     if (!ctl_result_ok(pg, res, PGRES_TUPLES_OK, "reading schema_migrations"))
         goto done;
     if (PQntuples(res) == 1) {
         ok = strcmp(PQgetvalue(res, 0, 0), hash) == 0;
         if (!ok)
-            fprintf(stderr, "reimbursectl: %s was changed after it was applied; add a new "
-                            "migration instead\n", name);
+            fprintf(stderr,
+                    "reimbursectl: %s was changed after it was applied; add a new "
+                    "migration instead\n",
+                    name);
         goto done;
     }
     PQclear(res);
@@ -99,8 +101,10 @@ static int apply_one(PGconn *pg, const char *dir, const char *name, int *applied
         goto done;
     }
     const char *p3[3] = {version, name, hash};
-    res = PQexecParams(pg, "INSERT INTO schema_migrations (version, name, sha256) "
-                           "VALUES ($1, $2, $3)", 3, NULL, p3, NULL, NULL, 0);
+    res = PQexecParams(pg,
+                       "INSERT INTO schema_migrations (version, name, sha256) "
+                       "VALUES ($1, $2, $3)",
+                       3, NULL, p3, NULL, NULL, 0);
     if (!ctl_result_ok(pg, res, PGRES_COMMAND_OK, "recording the migration") ||
         !exec_ok(pg, "COMMIT", "COMMIT")) {
         exec_ok(pg, "ROLLBACK", "ROLLBACK");
@@ -118,8 +122,8 @@ done:
 int ctl_migrate(PGconn *pg, int argc, char **argv)
 {
     static const struct option opts[] = {{"sql-dir", required_argument, NULL, 'd'}, {0}};
-    const char *dir = getenv("REIMBURSED_SQL_DIR") ? getenv("REIMBURSED_SQL_DIR")
-                                                   : REIMBURSED_SQL_DIR;
+    const char *dir =
+        getenv("REIMBURSED_SQL_DIR") ? getenv("REIMBURSED_SQL_DIR") : REIMBURSED_SQL_DIR;
     char *names[MAX_MIGRATIONS];
     int n = 0, applied = 0, opt, rc = CTL_FAIL;
     struct dirent *e;
@@ -141,10 +145,12 @@ int ctl_migrate(PGconn *pg, int argc, char **argv)
     closedir(dh);
     qsort(names, (size_t)n, sizeof names[0], cmp_names);
 
-    if (!exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "taking the migration lock") ||
-        !exec_ok(pg, "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
-                     "name text NOT NULL, sha256 text NOT NULL, "
-                     "applied_at timestamptz NOT NULL DEFAULT now())",
+    if (!exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
+                 "taking the migration lock") ||
+        !exec_ok(pg,
+                 "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
+                 "name text NOT NULL, sha256 text NOT NULL, "
+                 "applied_at timestamptz NOT NULL DEFAULT now())",
                  "creating schema_migrations"))
         goto done;
     for (int i = 0; i < n; i++)

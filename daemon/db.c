@@ -10,7 +10,7 @@
 #include <time.h>
 
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MAX_MS 1000
 
 enum conn_state { C_DOWN, C_CONNECTING, C_SETUP, C_IDLE, C_BUSY };
 
@@ -119,8 +119,7 @@ static void conn_reset(struct db_conn *c, const char *why)
         char first[200];
         snprintf(first, sizeof first, "%s", msg ? msg : "");
         first[strcspn(first, "\n")] = '\0';
-        log_warn("db: connection %d %s: %s (retry in %d ms)", c->index, why, first,
-                 c->backoff_ms);
+        log_warn("db: connection %d %s: %s (retry in %d ms)", c->index, why, first, c->backoff_ms);
     }
     event_del(c->ev);
     c->fd = -1;
@@ -347,8 +346,8 @@ static void pool_sweep(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size,
-                            int queue_max, int timeout_s)
+struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size, int queue_max,
+                            int timeout_s)
 {
     struct db_pool *pool = calloc(1, sizeof *pool);
     if (pool == NULL)

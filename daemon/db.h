@@ -1,4 +1,5 @@
-/* db: a pool of non-blocking libpq connections driven by the libevent loop, with a FIFO wait queue. */
+/* db: a pool of non-blocking libpq connections driven by the libevent loop, with a FIFO wait queue.
+ */
 #ifndef RB_DB_H
 #define RB_DB_H
 
@@ -24,8 +25,8 @@ struct db_pool_stats {
 
 struct db_pool;
 
-struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size,
-                            int queue_max, int timeout_s);
+struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size, int queue_max,
+                            int timeout_s);
 /* Fails every waiting request with DB_UNAVAILABLE and closes every connection. */
 void db_pool_free(struct db_pool *pool);
 /* Queues one parameterised statement. Params are copied. On anything but DB_OK the callback will

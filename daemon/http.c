@@ -46,6 +46,8 @@ struct http_req {
     char client[72];
     char id[72];
     void *data;
+    const char *body; /* contiguous copy of the input, once asked for */
+    size_t body_len;
     struct timespec started;
 };
 
@@ -165,8 +167,8 @@ static evutil_socket_t listen_socket(const struct rb_config *cfg, char *err, siz
 
 static void id_make(struct http_server *s, struct http_req *r)
 {
-    const char *given = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-                                           "X-Request-Id");
+    const char *given =
+        evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id");
     if (given != NULL) {
         size_t n = strlen(given);
         bool ok = n > 0 && n <= 64;
@@ -220,8 +222,7 @@ struct http_server *http_server_new(struct event_base *base, const struct rb_con
     s->max_connections = cfg->max_connections;
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         memset(rnd, 0, sizeof rnd);
-    snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-             rnd[3]);
+    snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
     s->tls = tls_context_new(cfg, err, errlen);
     if (s->tls == NULL)
         goto fail;
@@ -245,8 +246,8 @@ struct http_server *http_server_new(struct event_base *base, const struct rb_con
     evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
     evhttp_set_max_headers_size(s->http, cfg->max_header_bytes);
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+                                            EVHTTP_REQ_OPTIONS);
     return s;
 fail:
     if (s->http == NULL && s->listener != NULL)
@@ -330,16 +331,16 @@ const char *http_req_header(const struct http_req *r, const char *name)
 
 const char *http_req_body(struct http_req *r, size_t *len)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t n = evbuffer_get_length(in);
-    /* A trailing NUL (not counted) makes the body a C string for parsers that want one. */
-    if (evbuffer_add(in, "", 1) != 0) {
-        *len = 0;
-        return "";
+    if (r->body == NULL) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+        size_t n = evbuffer_get_length(in);
+        /* A trailing NUL (not counted) makes the body a C string for parsers that want one. */
+        unsigned char *p = evbuffer_add(in, "", 1) == 0 ? evbuffer_pullup(in, -1) : NULL;
+        r->body = p != NULL ? (const char *)p : "";
+        r->body_len = p != NULL ? n : 0;
     }
-    unsigned char *p = evbuffer_pullup(in, -1);
-    *len = n;
-    return p != NULL ? (const char *)p : "";
+    *len = r->body_len;
+    return r->body;
 }
 
 const char *http_req_id(const struct http_req *r)
@@ -394,8 +395,8 @@ void http_reply_typed(struct http_req *r, int status, const char *content_type, 
     free(r);
 }
 
-void http_reply(struct http_req *r, int status, const char *body, size_t len,
-                const char *location, int retry_after_s)
+void http_reply(struct http_req *r, int status, const char *body, size_t len, const char *location,
+                int retry_after_s)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     if (location != NULL)

@@ -39,8 +39,8 @@ void *http_req_data(const struct http_req *r);
 
 /* Sends the reply and frees the request. `location` may be NULL; retry_after_s > 0 adds
  * Retry-After. The body is JSON unless content_type says otherwise. */
-void http_reply(struct http_req *r, int status, const char *body, size_t len,
-                const char *location, int retry_after_s);
+void http_reply(struct http_req *r, int status, const char *body, size_t len, const char *location,
+                int retry_after_s);
 void http_reply_typed(struct http_req *r, int status, const char *content_type, const char *body,
                       size_t len);
 /* {"error":{"code","message","field"?}}; field may be NULL. */

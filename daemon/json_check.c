@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-void jc_fail(struct jc_error *err, int status, const char *code, const char *field,
-             const char *fmt, ...)
+void jc_fail(struct jc_error *err, int status, const char *code, const char *field, const char *fmt,
+             ...)
 {
     va_list ap;
     err->status = status;
@@ -159,9 +159,8 @@ bool jc_get_int(json_t *obj, const char *field, bool required, int64_t min, int6
     if (v == NULL)
         return ok;
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        jc_fail(err, 422, "invalid_field", field,
-                "field '%s' must be an integer from %lld to %lld", field, (long long)min,
-                (long long)max);
+        jc_fail(err, 422, "invalid_field", field, "field '%s' must be an integer from %lld to %lld",
+                field, (long long)min, (long long)max);
         return false;
     }
     *out = json_integer_value(v);

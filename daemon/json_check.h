@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 struct jc_error {
-    int status;        /* HTTP status: 400 malformed, 422 invalid */
-    char code[48];     /* snake_case error code */
+    int status;    /* HTTP status: 400 malformed, 422 invalid */
+    char code[48]; /* snake_case error code */
     char message[192];
-    char field[64];    /* JSON path of the offending field, or "" */
+    char field[64]; /* JSON path of the offending field, or "" */
 };
 
 /* Parses a body that must be one JSON object (UTF-8, no duplicate keys). Caller owns *out. */
@@ -32,8 +32,8 @@ bool jc_get_enum(json_t *obj, const char *field, bool required, const char *cons
 /* A municipality code: exactly four digits, as a string. */
 bool jc_get_municipality(json_t *obj, const char *field, bool required, char *out,
                          struct jc_error *err);
-void jc_fail(struct jc_error *err, int status, const char *code, const char *field,
-             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void jc_fail(struct jc_error *err, int status, const char *code, const char *field, const char *fmt,
+             ...) __attribute__((format(printf, 5, 6)));
 /* Serialises {"error":{...}}; caller frees. */
 char *jc_error_json(const struct jc_error *err);
 

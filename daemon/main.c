@@ -2,6 +2,7 @@
 #include "api.h"
 #include "config.h"
 #include "db.h"
+#include "db_conninfo.h"
 #include "http.h"
 #include "log.h"
 
@@ -76,7 +77,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 
 static bool config_complete(const struct rb_config *cfg, const char *path)
 {
-    const char *missing = cfg->tls_cert == NULL ? "tls_cert"
+    const char *missing = cfg->tls_cert == NULL  ? "tls_cert"
                           : cfg->tls_key == NULL ? "tls_key"
                           : cfg->db == NULL      ? "db"
                                                  : NULL;
@@ -159,8 +160,15 @@ int main(int argc, char **argv)
     d.base = event_base_new();
     if (d.base == NULL)
         goto fail;
-    d.pool = db_pool_new(d.base, d.cfg.db, d.cfg.db_pool_size, d.cfg.db_queue_max,
+    /* Host names are resolved here, once, so that reconnecting never blocks on DNS. */
+    char *conninfo = db_conninfo_resolve(d.cfg.db, err, sizeof err);
+    if (conninfo == NULL) {
+        log_error("%s", err);
+        goto fail;
+    }
+    d.pool = db_pool_new(d.base, conninfo, d.cfg.db_pool_size, d.cfg.db_queue_max,
                          d.cfg.request_timeout_s);
+    free(conninfo);
     d.api = d.pool ? api_new(d.pool, &d.cfg) : NULL;
     if (d.api == NULL) {
         log_error("cannot set up the database pool");

@@ -26,8 +26,8 @@ int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *wh
     if (res != NULL && PQresultStatus(res) == want)
         return 1;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    fprintf(stderr, "reimbursectl: %s failed: %s%s%s", what, state ? state : "",
-            state ? " " : "", res ? PQresultErrorMessage(res) : PQerrorMessage(pg));
+    fprintf(stderr, "reimbursectl: %s failed: %s%s%s", what, state ? state : "", state ? " " : "",
+            res ? PQresultErrorMessage(res) : PQerrorMessage(pg));
     return 0;
 }
 

@@ -30,7 +30,7 @@ RB_DEPS=(build-essential cmake pkg-config libevent-dev libjansson-dev libpq-dev 
     ca-certificates python3)
 
 rb_log() {
-    printf '[%s] %s\n' "$(basename "$0")" "$*" >&2
+    printf '[%s] %s\n' "$(basename "$0")" "$*" >&2 || true
 }
 
 rb_die() {

@@ -144,7 +144,7 @@ BEGIN
     IF pl.moved_in_on IS NOT NULL THEN
         PERFORM api.event_add(pl, 'moved_in', pl.moved_in_on, p_client);
     END IF;
-    RETURN (201, api.placement_json(pl.id)::text, '/v1/placements/' || pl.id);
+    RETURN ROW(201, api.placement_json(pl.id)::text, '/v1/placements/' || pl.id)::api.response;
 END $$;
 
 CREATE FUNCTION api.placement_lock(p_id bigint) RETURNS placements
@@ -175,7 +175,7 @@ BEGIN
     PERFORM api.check_overlap(pl.person_id, pl.id, rb_housing(pl.assigned_on, d, NULL, NULL));
     UPDATE placements SET moved_in_on = d, updated_at = now() WHERE id = pl.id RETURNING * INTO pl;
     PERFORM api.event_add(pl, 'moved_in', d, p_client);
-    RETURN (200, api.placement_json(pl.id)::text, NULL);
+    RETURN ROW(200, api.placement_json(pl.id)::text, NULL)::api.response;
 END $$;
 
 -- POST /v1/placements/{id}/move-out; the reason `registered` also records the registration.
@@ -198,7 +198,7 @@ BEGIN
                                 ELSE registered_on END
      WHERE id = pl.id RETURNING * INTO pl;
     PERFORM api.event_add(pl, 'moved_out', d, p_client, why);
-    RETURN (200, api.placement_json(pl.id)::text, NULL);
+    RETURN ROW(200, api.placement_json(pl.id)::text, NULL)::api.response;
 END $$;
 
 -- POST /v1/placements/search: a person's placements in the caller's scope.
@@ -228,7 +228,7 @@ BEGIN
         PERFORM api.fail(422, 'idempotency_key_reused',
             'this Idempotency-Key was used with another request; use a new key for a new request');
     END IF;
-    RETURN (k.status, k.body, k.location);
+    RETURN ROW(k.status, k.body, k.location)::api.response;
 END $$;
 
 CREATE FUNCTION api.error_response(p_detail text) RETURNS api.response
@@ -273,7 +273,7 @@ BEGIN
             r := (409, json_build_object('error', json_build_object('code',
                      'placement_overlap_elsewhere', 'message',
                      'the days in housing overlap another placement of the same person'))::text,
-                  NULL);
+                  NULL)::api.response;
     END;
     IF p_key IS NOT NULL THEN
         UPDATE idempotency_keys SET status = r.status, body = r.body, location = r.location
@@ -291,9 +291,9 @@ BEGIN
     PERFORM set_config('reimbursed.scope', p_scope, true);
     body := api.placement_json(p_id);
     IF body IS NULL THEN
-        RETURN (404, '{"error":{"code":"not_found","message":"no such placement"}}', NULL);
+        RETURN ROW(404, '{"error":{"code":"not_found","message":"no such placement"}}', NULL)::api.response;
     END IF;
-    RETURN (200, body::text, NULL);
+    RETURN ROW(200, body::text, NULL)::api.response;
 END $$;
 
 -- GET /v1/placements: ordered by id; the cursor is bound to the filters by a digest.
@@ -312,7 +312,7 @@ BEGIN
         IF p_cursor !~ '^[0-9]{1,18}\.[0-9a-f]{16}$'
            OR split_part(p_cursor, '.', 2) <>
               left(md5(filters || '|' || split_part(p_cursor, '.', 1)), 16) THEN
-            RETURN (400, '{"error":{"code":"invalid_cursor","message":"the cursor is not valid for this list and its filters"}}', NULL);
+            RETURN ROW(400, '{"error":{"code":"invalid_cursor","message":"the cursor is not valid for this list and its filters"}}', NULL)::api.response;
         END IF;
         after_id := split_part(p_cursor, '.', 1)::bigint;
     END IF;
@@ -328,7 +328,7 @@ BEGIN
     END IF;
     SELECT coalesce(json_agg(api.placement_json(i) ORDER BY i), '[]'::json) INTO items
       FROM unnest(ids) AS i;
-    RETURN (200, json_build_object('items', items, 'next_cursor', next_cursor)::text, NULL);
+    RETURN ROW(200, json_build_object('items', items, 'next_cursor', next_cursor)::text, NULL)::api.response;
 END $$;
 
 -- Token look-up for the daemon: the active client with this digest.

@@ -1,0 +1,2098 @@
+/* test_api: integration tests of reimbursed's HTTPS JSON API (DESIGN.md sections 2, 3 and 5).
+ *
+ * Reads $RB_FIXTURE/env (KEY=VALUE lines: RB_URL, RB_CA, RB_TOKEN_ADMIN, RB_TOKEN_W1480,
+ * RB_TOKEN_W1481, RB_TOKEN_R1480, RB_TOKEN_RSTAR, RB_PG_STOP_CMD, RB_PG_START_CMD), runs every
+ * test in order in this one process and prints `ok N - name` or `not ok N - name: reason`, then
+ * `P passed, F failed`; the exit status is non-zero when any test failed.
+ *
+ * The database is shared between runs and never reset: every test creates its own people with
+ * fresh random dossier numbers and assumes nothing about what else is stored. TLS is verified
+ * against RB_CA (peer and host). The database-outage test stops and restarts PostgreSQL and runs
+ * last; it always restarts the database, whatever its assertions found.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------------------------------ */
+/* Environment                                                                                */
+
+static struct {
+    char *url, *ca, *admin, *w1480, *w1481, *r1480, *rstar, *pg_stop, *pg_start;
+    char dir[2048];
+} E;
+
+static bool load_env(char *why, size_t whylen)
+{
+    const char *dir = getenv("RB_FIXTURE");
+    if (dir == NULL || dir[0] == '\0') {
+        snprintf(why, whylen, "RB_FIXTURE is not set");
+        return false;
+    }
+    snprintf(E.dir, sizeof E.dir, "%s", dir);
+    char path[2100];
+    snprintf(path, sizeof path, "%s/env", dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+        return false;
+    }
+    struct {
+        const char *key;
+        char **slot;
+    } keys[] = {
+        {"RB_URL", &E.url},
+        {"RB_CA", &E.ca},
+        {"RB_TOKEN_ADMIN", &E.admin},
+        {"RB_TOKEN_W1480", &E.w1480},
+        {"RB_TOKEN_W1481", &E.w1481},
+        {"RB_TOKEN_R1480", &E.r1480},
+        {"RB_TOKEN_RSTAR", &E.rstar},
+        {"RB_PG_STOP_CMD", &E.pg_stop},
+        {"RB_PG_START_CMD", &E.pg_start},
+    };
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        char *eq = strchr(line, '=');
+        if (line[0] == '#' || eq == NULL)
+            continue;
+        *eq = '\0';
+        for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+            if (strcmp(keys[i].key, line) == 0) {
+                free(*keys[i].slot);
+                *keys[i].slot = strdup(eq + 1);
+            }
+        }
+    }
+    free(line);
+    fclose(f);
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        if (*keys[i].slot == NULL || (*keys[i].slot)[0] == '\0') {
+            snprintf(why, whylen, "%s: %s is missing or empty", path, keys[i].key);
+            return false;
+        }
+    }
+    size_t ul = strlen(E.url);
+    while (ul > 0 && E.url[ul - 1] == '/')
+        E.url[--ul] = '\0';
+    return true;
+}
+
+static void free_env(void)
+{
+    free(E.url);
+    free(E.ca);
+    free(E.admin);
+    free(E.w1480);
+    free(E.w1481);
+    free(E.r1480);
+    free(E.rstar);
+    free(E.pg_stop);
+    free(E.pg_start);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Per-test memory pool: everything a test allocates is released after it, pass or fail.      */
+
+struct pooled {
+    void *p;
+    bool is_json;
+};
+static struct pooled *g_pool;
+static size_t g_pool_len, g_pool_cap;
+
+static void pool_add(void *p, bool is_json)
+{
+    if (p == NULL)
+        return;
+    if (g_pool_len == g_pool_cap) {
+        size_t nc = g_pool_cap ? g_pool_cap * 2 : 256;
+        struct pooled *np = realloc(g_pool, nc * sizeof *np);
+        if (np == NULL) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        g_pool = np;
+        g_pool_cap = nc;
+    }
+    g_pool[g_pool_len].p = p;
+    g_pool[g_pool_len].is_json = is_json;
+    g_pool_len++;
+}
+
+static json_t *keep_json(json_t *j)
+{
+    pool_add(j, true);
+    return j;
+}
+
+static char *keep_str(char *s)
+{
+    pool_add(s, false);
+    return s;
+}
+
+static void pool_drain(void)
+{
+    for (size_t i = g_pool_len; i > 0; i--) {
+        if (g_pool[i - 1].is_json)
+            json_decref(g_pool[i - 1].p);
+        else
+            free(g_pool[i - 1].p);
+    }
+    g_pool_len = 0;
+}
+
+static char *kstrf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *kstrf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = malloc((size_t)n + 1);
+    if (s == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return keep_str(s);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Harness                                                                                    */
+
+static char g_why[2048];
+
+static bool failf(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool failf(int line, const char *fmt, ...)
+{
+    char msg[1800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        snprintf(g_why, sizeof g_why, "line %d: %s", line, msg);
+    else
+        snprintf(g_why, sizeof g_why, "%s", msg);
+    return false;
+}
+
+/* A helper failed and already explained why: add the caller's line. */
+static bool note_line(int line)
+{
+    size_t l = strlen(g_why);
+    if (l < sizeof g_why - 32)
+        snprintf(g_why + l, sizeof g_why - l, " [called from line %d]", line);
+    return false;
+}
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return failf(__LINE__, __VA_ARGS__);                                                   \
+    } while (0)
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        if (!(expr))                                                                               \
+            return note_line(__LINE__);                                                            \
+    } while (0)
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* A short, printable rendering of a JSON value for messages. */
+static const char *dump(const json_t *v)
+{
+    if (v == NULL)
+        return "(absent)";
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (s == NULL)
+        return "(unprintable)";
+    keep_str(s);
+    if (strlen(s) > 600)
+        strcpy(s + 590, "...");
+    return s;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* HTTP                                                                                       */
+
+struct resp {
+    char what[200]; /* "METHOD path", for messages */
+    long status;
+    CURLcode cc;
+    char curl_err[CURL_ERROR_SIZE];
+    char *body; /* NUL-terminated, pooled */
+    size_t len;
+    json_t *json; /* parsed body, pooled; NULL when not JSON */
+    char location[512];
+    char retry_after[64];
+    char content_type[128];
+    double seconds;
+};
+
+struct xfer {
+    CURL *h;
+    struct curl_slist *hdrs;
+    char *buf;
+    size_t len, cap;
+    char errbuf[CURL_ERROR_SIZE];
+    struct resp *out;
+    CURLcode cc;
+};
+
+static CURL *g_easy;
+static long g_timeout = 30;
+
+/* The response body, made printable and cut short, for messages. */
+static const char *snip(const struct resp *r)
+{
+    size_t n = r->len < 400 ? r->len : 400;
+    char *s = kstrf("%s -> HTTP %ld: %.*s%s", r->what, r->status, (int)n, r->body ? r->body : "",
+                    r->len > n ? "..." : "");
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    return s;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct xfer *x = ud;
+    size_t n = size * nmemb;
+    if (x->len + n + 1 > x->cap) {
+        size_t nc = x->cap ? x->cap : 4096;
+        while (nc < x->len + n + 1)
+            nc *= 2;
+        char *nb = realloc(x->buf, nc);
+        if (nb == NULL)
+            return 0;
+        x->buf = nb;
+        x->cap = nc;
+    }
+    memcpy(x->buf + x->len, data, n);
+    x->len += n;
+    x->buf[x->len] = '\0';
+    return n;
+}
+
+static void take_header(const char *name, size_t nlen, const char *want, const char *v,
+                        const char *end, char *dst, size_t dstlen)
+{
+    if (nlen != strlen(want) || strncasecmp(name, want, nlen) != 0)
+        return;
+    size_t vl = (size_t)(end - v);
+    if (vl >= dstlen)
+        vl = dstlen - 1;
+    memcpy(dst, v, vl);
+    dst[vl] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct resp *r = ud;
+    size_t n = size * nmemb;
+    if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        /* A new response (for example after 100 Continue): forget earlier headers. */
+        r->location[0] = r->retry_after[0] = r->content_type[0] = '\0';
+        return n;
+    }
+    const char *colon = memchr(data, ':', n);
+    if (colon == NULL)
+        return n;
+    size_t nlen = (size_t)(colon - data);
+    const char *v = colon + 1, *end = data + n;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    take_header(data, nlen, "Location", v, end, r->location, sizeof r->location);
+    take_header(data, nlen, "Retry-After", v, end, r->retry_after, sizeof r->retry_after);
+    take_header(data, nlen, "Content-Type", v, end, r->content_type, sizeof r->content_type);
+    return n;
+}
+
+static void prepare(struct xfer *x, CURL *h, struct resp *out, const char *method, const char *path,
+                    const char *token, const char *body, size_t blen, const char *idem,
+                    bool expect100, long timeout_s)
+{
+    memset(x, 0, sizeof *x);
+    memset(out, 0, sizeof *out);
+    x->h = h;
+    x->out = out;
+    snprintf(out->what, sizeof out->what, "%s %s", method, path);
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, kstrf("%s%s", E.url, path));
+    curl_easy_setopt(h, CURLOPT_CAINFO, E.ca);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+    x->hdrs = curl_slist_append(x->hdrs, "Accept: application/json");
+    if (token != NULL)
+        x->hdrs = curl_slist_append(x->hdrs, kstrf("Authorization: Bearer %s", token));
+    if (body != NULL)
+        x->hdrs = curl_slist_append(x->hdrs, "Content-Type: application/json; charset=utf-8");
+    if (idem != NULL)
+        x->hdrs = curl_slist_append(x->hdrs, kstrf("Idempotency-Key: %s", idem));
+    if (!expect100)
+        x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        if (strcmp(method, "POST") == 0)
+            curl_easy_setopt(h, CURLOPT_POST, 1L);
+        else
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body != NULL ? blen : 0));
+    }
+}
+
+static void finish(struct xfer *x)
+{
+    struct resp *r = x->out;
+    r->cc = x->cc;
+    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_getinfo(x->h, CURLINFO_TOTAL_TIME, &r->seconds);
+    if (x->buf == NULL) {
+        x->buf = calloc(1, 1);
+        x->len = 0;
+    }
+    r->body = keep_str(x->buf);
+    r->len = x->len;
+    x->buf = NULL;
+    if (r->len > 0)
+        r->json = keep_json(json_loadb(r->body, r->len, 0, NULL));
+    snprintf(r->curl_err, sizeof r->curl_err, "%s",
+             x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->cc));
+    curl_slist_free_all(x->hdrs);
+    x->hdrs = NULL;
+}
+
+static bool http_ex(const char *method, const char *path, const char *token, const char *body,
+                    size_t blen, const char *idem, bool expect100, struct resp *out)
+{
+    struct xfer x;
+    prepare(&x, g_easy, out, method, path, token, body, blen, idem, expect100, g_timeout);
+    x.cc = curl_easy_perform(g_easy);
+    finish(&x);
+    if (x.cc != CURLE_OK)
+        return failf(0, "%s: curl error %d: %s", out->what, (int)x.cc, out->curl_err);
+    return true;
+}
+
+static bool http(const char *method, const char *path, const char *token, const char *body,
+                 const char *idem, struct resp *out)
+{
+    return http_ex(method, path, token, body, body ? strlen(body) : 0, idem, false, out);
+}
+
+static bool GET(const char *path, const char *token, struct resp *out)
+{
+    return http("GET", path, token, NULL, NULL, out);
+}
+
+static bool POST(const char *path, const char *token, const char *body, const char *idem,
+                 struct resp *out)
+{
+    return http("POST", path, token, body, idem, out);
+}
+
+/* Runs prepared transfers all at once; each one's result lands in its resp. */
+static void multi_run(struct xfer *xs, size_t n)
+{
+    CURLM *m = curl_multi_init();
+    /* One connection per transfer, all opened at once: real concurrency at the daemon. */
+    curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+    for (size_t i = 0; i < n; i++) {
+        xs[i].cc = CURLE_GOT_NOTHING;
+        curl_multi_add_handle(m, xs[i].h);
+    }
+    int running = 1;
+    while (running > 0) {
+        if (curl_multi_perform(m, &running) != CURLM_OK)
+            break;
+        if (running > 0)
+            curl_multi_poll(m, NULL, 0, 1000, NULL);
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        char *priv = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        if (priv != NULL)
+            ((struct xfer *)(void *)priv)->cc = msg->data.result;
+    }
+    for (size_t i = 0; i < n; i++) {
+        curl_multi_remove_handle(m, xs[i].h);
+        finish(&xs[i]);
+        curl_easy_cleanup(xs[i].h);
+        xs[i].h = NULL;
+    }
+    curl_multi_cleanup(m);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* JSON and response checks                                                                   */
+
+static const char *js(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool is_json_type(const struct resp *r)
+{
+    return strncasecmp(r->content_type, "application/json", 16) == 0;
+}
+
+static bool expect_status_at(int line, const struct resp *r, long status)
+{
+    if (r->status != status)
+        return failf(line, "expected HTTP %ld: %s", status, snip(r));
+    if (!json_is_object(r->json))
+        return failf(line, "body is not a JSON object: %s", snip(r));
+    if (!is_json_type(r))
+        return failf(line, "Content-Type is '%s', not application/json: %s", r->content_type,
+                     snip(r));
+    return true;
+}
+
+/* An error response: status, {"error":{"code","message","field"?}}, and the field if given. */
+static bool expect_error_at(int line, const struct resp *r, long status, const char *code,
+                            const char *field)
+{
+    if (r->status != status)
+        return failf(line, "expected HTTP %ld with error '%s': %s", status, code, snip(r));
+    json_t *e = json_object_get(r->json, "error");
+    if (!json_is_object(e))
+        return failf(line, "no JSON {\"error\":{...}} object (expected code '%s'): %s", code,
+                     snip(r));
+    if (!str_eq(js(e, "code"), code))
+        return failf(line, "error.code is %s, expected '%s': %s", dump(json_object_get(e, "code")),
+                     code, snip(r));
+    const char *msg = js(e, "message");
+    if (msg == NULL || msg[0] == '\0')
+        return failf(line, "error.message missing or empty: %s", snip(r));
+    if (field != NULL && !str_eq(js(e, "field"), field))
+        return failf(line, "error.field is %s, expected '%s': %s",
+                     dump(json_object_get(e, "field")), field, snip(r));
+    if (!is_json_type(r))
+        return failf(line, "Content-Type is '%s', not application/json: %s", r->content_type,
+                     snip(r));
+    return true;
+}
+
+#define EXPECT_STATUS(r, s)                                                                        \
+    do {                                                                                           \
+        if (!expect_status_at(__LINE__, (r), (s)))                                                 \
+            return false;                                                                          \
+    } while (0)
+#define EXPECT_ERROR(r, s, code, field)                                                            \
+    do {                                                                                           \
+        if (!expect_error_at(__LINE__, (r), (s), (code), (field)))                                 \
+            return false;                                                                          \
+    } while (0)
+
+static bool all_digits(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/* Ids are strings; numeric ones compare as numbers. */
+static int id_cmp(const char *a, const char *b)
+{
+    if (all_digits(a) && all_digits(b)) {
+        while (a[0] == '0' && a[1] != '\0')
+            a++;
+        while (b[0] == '0' && b[1] != '\0')
+            b++;
+        size_t la = strlen(a), lb = strlen(b);
+        if (la != lb)
+            return la < lb ? -1 : 1;
+    }
+    return strcmp(a, b);
+}
+
+/* RFC 3339 in UTC: YYYY-MM-DDTHH:MM:SS[.frac](Z|+00:00). */
+static bool looks_like_utc_timestamp(const char *s)
+{
+    if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':')
+        return false;
+    size_t l = strlen(s);
+    return s[l - 1] == 'Z' || (l > 6 && strcmp(s + l - 6, "+00:00") == 0);
+}
+
+static bool field_is(int line, const json_t *o, const char *key, const char *want)
+{
+    json_t *v = json_object_get(o, key);
+    if (v == NULL)
+        return failf(line, "field '%s' is missing in %s", key, dump(o));
+    if (want == NULL) {
+        if (!json_is_null(v))
+            return failf(line, "field '%s' is %s, expected null", key, dump(v));
+        return true;
+    }
+    if (!json_is_string(v) || strcmp(json_string_value(v), want) != 0)
+        return failf(line, "field '%s' is %s, expected \"%s\"", key, dump(v), want);
+    return true;
+}
+
+static json_t *find_event(const json_t *p, const char *type)
+{
+    json_t *events = json_object_get(p, "events");
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        if (str_eq(js(ev, "type"), type))
+            return ev;
+    }
+    return NULL;
+}
+
+/* What a placement must look like; NULL dates must be JSON null. */
+struct pexp {
+    const char *dossier, *birth, *muni, *assigned, *moved_in, *moved_out, *reason, *registered;
+    int former_uam; /* 0, 1, or -1: only check it is a boolean */
+    int n_events;   /* -1: do not check */
+};
+
+static bool check_placement(int line, const json_t *p, const struct pexp *e)
+{
+    if (!json_is_object(p))
+        return failf(line, "placement is not an object: %s", dump(p));
+    const char *id = js(p, "id");
+    if (id == NULL || id[0] == '\0')
+        return failf(line, "placement id is not a non-empty string: %s", dump(p));
+    if (!field_is(line, p, "dossier_number", e->dossier) ||
+        !field_is(line, p, "birth_date", e->birth) || !field_is(line, p, "municipality", e->muni) ||
+        !field_is(line, p, "assigned_on", e->assigned) ||
+        !field_is(line, p, "moved_in_on", e->moved_in) ||
+        !field_is(line, p, "moved_out_on", e->moved_out) ||
+        !field_is(line, p, "move_out_reason", e->reason) ||
+        !field_is(line, p, "registered_on", e->registered))
+        return false;
+    json_t *fu = json_object_get(p, "former_uam");
+    if (!json_is_boolean(fu))
+        return failf(line, "former_uam is %s, expected a boolean", dump(fu));
+    if (e->former_uam >= 0 && json_is_true(fu) != (e->former_uam == 1))
+        return failf(line, "former_uam is %s, expected %s", dump(fu),
+                     e->former_uam ? "true" : "false");
+    json_t *events = json_object_get(p, "events");
+    if (!json_is_array(events))
+        return failf(line, "events is not an array: %s", dump(p));
+    if (e->n_events >= 0 && json_array_size(events) != (size_t)e->n_events)
+        return failf(line, "expected %d events, got %zu: %s", e->n_events, json_array_size(events),
+                     dump(events));
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        if (!json_is_object(ev) || js(ev, "type") == NULL)
+            return failf(line, "event %zu has no type: %s", i, dump(ev));
+        if (json_object_get(ev, "effective") == NULL || json_object_get(ev, "client") == NULL ||
+            json_object_get(ev, "reason") == NULL)
+            return failf(line, "event %zu lacks effective/client/reason: %s", i, dump(ev));
+        if (!looks_like_utc_timestamp(js(ev, "recorded_at")))
+            return failf(line, "event %zu recorded_at is not an RFC 3339 UTC timestamp: %s", i,
+                         dump(ev));
+    }
+    json_t *a = find_event(p, "assigned");
+    if (a == NULL || !str_eq(js(a, "effective"), e->assigned))
+        return failf(line, "no 'assigned' event with effective %s: %s", e->assigned, dump(events));
+    json_t *mi = find_event(p, "moved_in");
+    if (e->moved_in != NULL && (mi == NULL || !str_eq(js(mi, "effective"), e->moved_in)))
+        return failf(line, "no 'moved_in' event with effective %s: %s", e->moved_in, dump(events));
+    if (e->moved_in == NULL && mi != NULL)
+        return failf(line, "unexpected 'moved_in' event: %s", dump(events));
+    json_t *mo = find_event(p, "moved_out");
+    if (e->moved_out != NULL && (mo == NULL || !str_eq(js(mo, "effective"), e->moved_out) ||
+                                 !str_eq(js(mo, "reason"), e->reason)))
+        return failf(line, "no 'moved_out' event with effective %s and reason %s: %s", e->moved_out,
+                     e->reason, dump(events));
+    if (e->moved_out == NULL && mo != NULL)
+        return failf(line, "unexpected 'moved_out' event: %s", dump(events));
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Domain helpers                                                                             */
+
+static void random_bytes(unsigned char *b, size_t n)
+{
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f == NULL || fread(b, 1, n, f) != n) {
+        fprintf(stderr, "cannot read /dev/urandom\n");
+        exit(2);
+    }
+    fclose(f);
+}
+
+/* A fresh dossier number: "T" and ten random digits. */
+static const char *new_dossier(void)
+{
+    unsigned char b[10];
+    random_bytes(b, sizeof b);
+    char *s = kstrf("T0000000000");
+    for (size_t i = 0; i < sizeof b; i++)
+        s[1 + i] = (char)('0' + b[i] % 10);
+    return s;
+}
+
+static const char *new_key(void)
+{
+    unsigned char b[12];
+    random_bytes(b, sizeof b);
+    char *s = kstrf("it-000000000000000000000000");
+    for (size_t i = 0; i < sizeof b; i++)
+        snprintf(s + 3 + 2 * i, 3, "%02x", b[i]);
+    return s;
+}
+
+/* A placement request. former_uam: -1 leaves it out. */
+struct pl {
+    const char *dossier, *birth, *muni, *assigned, *moved_in;
+    int former_uam;
+};
+
+static char *pl_body(const struct pl *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "dossier_number", json_string(p->dossier));
+    json_object_set_new(o, "birth_date", json_string(p->birth));
+    if (p->former_uam >= 0)
+        json_object_set_new(o, "former_uam", json_boolean(p->former_uam));
+    json_object_set_new(o, "municipality", json_string(p->muni));
+    json_object_set_new(o, "assigned_on", json_string(p->assigned));
+    if (p->moved_in != NULL)
+        json_object_set_new(o, "moved_in_on", json_string(p->moved_in));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return keep_str(s);
+}
+
+static const char *ppath(const char *id, const char *suffix)
+{
+    return kstrf("/v1/placements/%s%s", id, suffix);
+}
+
+static bool check_location(int line, const struct resp *r, const char *id)
+{
+    const char *want = ppath(id, "");
+    if (strcmp(r->location, want) != 0 && strcmp(r->location, kstrf("%s%s", E.url, want)) != 0)
+        return failf(line, "Location is '%s', expected '%s'", r->location, want);
+    return true;
+}
+
+/* POST /v1/placements expecting 201 and the placement as sent; returns it and its id. */
+static bool create_ok(const char *token, const struct pl *p, json_t **out, const char **id)
+{
+    struct resp r;
+    TRY(POST("/v1/placements", token, pl_body(p), NULL, &r));
+    EXPECT_STATUS(&r, 201);
+    struct pexp e = {p->dossier, p->birth, p->muni, p->assigned,   p->moved_in,
+                     NULL,       NULL,     NULL,    p->former_uam, p->moved_in ? 2 : 1};
+    TRY(check_placement(__LINE__, r.json, &e));
+    const char *pid = js(r.json, "id");
+    TRY(check_location(__LINE__, &r, pid));
+    if (out != NULL)
+        *out = r.json;
+    if (id != NULL)
+        *id = pid;
+    return true;
+}
+
+static bool move_in(const char *token, const char *id, const char *date, const char *idem,
+                    struct resp *r)
+{
+    return POST(ppath(id, "/move-in"), token, kstrf("{\"date\":\"%s\"}", date), idem, r);
+}
+
+static bool move_out(const char *token, const char *id, const char *date, const char *reason,
+                     struct resp *r)
+{
+    return POST(ppath(id, "/move-out"), token,
+                kstrf("{\"date\":\"%s\",\"reason\":\"%s\"}", date, reason), NULL, r);
+}
+
+static bool move_out_ok(const char *token, const char *id, const char *date, const char *reason)
+{
+    struct resp r;
+    TRY(move_out(token, id, date, reason, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(str_eq(js(r.json, "moved_out_on"), date), "moved_out_on not %s: %s", date, snip(&r));
+    return true;
+}
+
+/* POST /v1/placements/search expecting 200 and `want` items (-1: any); returns the items. */
+static bool search(const char *token, const char *dossier, int want, json_t **items_out)
+{
+    struct resp r;
+    TRY(POST("/v1/placements/search", token, kstrf("{\"dossier_number\":\"%s\"}", dossier), NULL,
+             &r));
+    EXPECT_STATUS(&r, 200);
+    json_t *items = json_object_get(r.json, "items");
+    CHECK(json_is_array(items), "search: items is not an array: %s", snip(&r));
+    CHECK(want < 0 || json_array_size(items) == (size_t)want, "search: expected %d items: %s", want,
+          snip(&r));
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        CHECK(str_eq(js(it, "dossier_number"), dossier), "search returned another person: %s",
+              snip(&r));
+    }
+    if (items_out != NULL)
+        *items_out = items;
+    return true;
+}
+
+static bool has_id(const json_t *items, const char *id)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        if (str_eq(js(it, "id"), id))
+            return true;
+    }
+    return false;
+}
+
+static size_t count_id(const json_t *items, const char *id)
+{
+    size_t i, n = 0;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        if (str_eq(js(it, "id"), id))
+            n++;
+    }
+    return n;
+}
+
+static const char *esc(const char *s)
+{
+    char *e = curl_easy_escape(g_easy, s, 0);
+    const char *k = kstrf("%s", e ? e : "");
+    curl_free(e);
+    return k;
+}
+
+/* Walks GET /v1/placements?limit=L[&filters] through next_cursor; checks page sizes, strictly
+ * ascending ids across all pages (so no duplicates), and returns every item. */
+static bool walk(const char *token, const char *filters, int limit, json_t **all_out)
+{
+    json_t *all = keep_json(json_array());
+    const char *cursor = NULL, *prev = NULL;
+    const char *base = kstrf("/v1/placements?limit=%d%s%s", limit, filters[0] ? "&" : "", filters);
+    for (int page = 0; page < 200000; page++) {
+        const char *path = cursor ? kstrf("%s&cursor=%s", base, esc(cursor)) : base;
+        struct resp r;
+        TRY(GET(path, token, &r));
+        EXPECT_STATUS(&r, 200);
+        json_t *items = json_object_get(r.json, "items");
+        CHECK(json_is_array(items), "items is not an array: %s", snip(&r));
+        CHECK(json_array_size(items) <= (size_t)limit, "page %d has %zu items, limit %d", page,
+              json_array_size(items), limit);
+        json_t *nc = json_object_get(r.json, "next_cursor");
+        CHECK(json_is_null(nc) || (json_is_string(nc) && json_string_length(nc) > 0),
+              "next_cursor is neither null nor a string: %s", snip(&r));
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it)
+        {
+            const char *id = js(it, "id");
+            CHECK(id != NULL, "item without string id: %s", dump(it));
+            CHECK(prev == NULL || id_cmp(prev, id) < 0,
+                  "ids not strictly ascending (page %d): %s then %s", page, prev, id);
+            prev = id;
+            json_array_append(all, it);
+        }
+        if (json_is_null(nc)) {
+            *all_out = all;
+            return true;
+        }
+        CHECK(json_array_size(items) > 0, "page %d is empty but has a next_cursor", page);
+        cursor = json_string_value(nc);
+    }
+    return failf(__LINE__, "more than 200000 pages");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: health and authentication                                                           */
+
+static bool t_healthz(void)
+{
+    struct resp r;
+    TRY(GET("/healthz", NULL, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(str_eq(js(r.json, "status"), "ok"), "status is not \"ok\": %s", snip(&r));
+    return true;
+}
+
+static bool t_readyz(void)
+{
+    struct resp r;
+    TRY(GET("/readyz", NULL, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(str_eq(js(r.json, "status"), "ready"), "status is not \"ready\": %s", snip(&r));
+    return true;
+}
+
+static bool t_auth_missing_token(void)
+{
+    struct resp r;
+    TRY(GET("/v1/placements", NULL, &r));
+    EXPECT_ERROR(&r, 401, "unauthorized", NULL);
+    TRY(GET("/v1/placements/1", NULL, &r));
+    EXPECT_ERROR(&r, 401, "unauthorized", NULL);
+    struct pl p = {new_dossier(), "2001-02-03", "1480", "2023-01-02", NULL, -1};
+    TRY(POST("/v1/placements", NULL, pl_body(&p), NULL, &r));
+    EXPECT_ERROR(&r, 401, "unauthorized", NULL);
+    TRY(search(E.admin, p.dossier, 0, NULL));
+    return true;
+}
+
+static bool t_auth_wrong_token(void)
+{
+    struct resp r;
+    TRY(GET("/v1/placements", "not-a-token", &r));
+    EXPECT_ERROR(&r, 401, "unauthorized", NULL);
+    /* A real token with its last character changed. */
+    char *t = kstrf("%s", E.w1480);
+    size_t l = strlen(t);
+    t[l - 1] = t[l - 1] == 'A' ? 'B' : 'A';
+    TRY(GET("/v1/placements", t, &r));
+    EXPECT_ERROR(&r, 401, "unauthorized", NULL);
+    /* And with an extra character. */
+    TRY(GET("/v1/placements", kstrf("%sx", E.w1480), &r));
+    EXPECT_ERROR(&r, 401, "unauthorized", NULL);
+    struct pl p = {new_dossier(), "2001-02-03", "1480", "2023-01-02", NULL, -1};
+    TRY(POST("/v1/placements", t, pl_body(&p), NULL, &r));
+    EXPECT_ERROR(&r, 401, "unauthorized", NULL);
+    TRY(search(E.admin, p.dossier, 0, NULL));
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: placements                                                                          */
+
+static bool t_create_minimal(void)
+{
+    struct pl p = {new_dossier(), "1999-12-31", "1480", "2023-01-16", NULL, -1};
+    struct resp r;
+    TRY(POST("/v1/placements", E.w1480, pl_body(&p), NULL, &r));
+    EXPECT_STATUS(&r, 201);
+    struct pexp e = {p.dossier, p.birth, "1480", p.assigned, NULL, NULL, NULL, NULL, 0, 1};
+    TRY(check_placement(__LINE__, r.json, &e));
+    TRY(check_location(__LINE__, &r, js(r.json, "id")));
+    json_t *a = find_event(r.json, "assigned");
+    CHECK(js(a, "client") != NULL && js(a, "client")[0] != '\0',
+          "own history should name the client: %s", dump(a));
+    return true;
+}
+
+static bool t_create_with_move_in(void)
+{
+    struct pl p = {new_dossier(), "2010-06-15", "1480", "2023-02-01", "2023-02-03", 1};
+    struct resp r;
+    TRY(POST("/v1/placements", E.w1480, pl_body(&p), NULL, &r));
+    EXPECT_STATUS(&r, 201);
+    struct pexp e = {p.dossier, p.birth, "1480", p.assigned, p.moved_in, NULL, NULL, NULL, 1, 2};
+    TRY(check_placement(__LINE__, r.json, &e));
+    TRY(check_location(__LINE__, &r, js(r.json, "id")));
+    return true;
+}
+
+static bool t_get_placement(void)
+{
+    struct pl p = {new_dossier(), "1985-03-04", "1480", "2023-03-01", "2023-03-02", 0};
+    json_t *created;
+    const char *id;
+    TRY(create_ok(E.w1480, &p, &created, &id));
+    const char *tokens[] = {E.w1480, E.r1480, E.admin};
+    for (size_t i = 0; i < ARRAY_LEN(tokens); i++) {
+        struct resp r;
+        TRY(GET(ppath(id, ""), tokens[i], &r));
+        EXPECT_STATUS(&r, 200);
+        struct pexp e = {p.dossier, p.birth, "1480", p.assigned, p.moved_in,
+                         NULL,      NULL,    NULL,   0,          2};
+        TRY(check_placement(__LINE__, r.json, &e));
+        CHECK(str_eq(js(r.json, "id"), id), "GET returned id %s, expected %s",
+              dump(json_object_get(r.json, "id")), id);
+        if (i == 0)
+            CHECK(json_equal(r.json, created),
+                  "GET differs from the 201 body:\n  201: %s\n  GET: %s", dump(created),
+                  dump(r.json));
+    }
+    return true;
+}
+
+static bool t_get_unknown(void)
+{
+    const char *paths[] = {"/v1/placements/9000000000000000000", "/v1/placements/abc",
+                           "/v1/placements/12abc", "/v1/placements/-1"};
+    for (size_t i = 0; i < ARRAY_LEN(paths); i++) {
+        struct resp r;
+        TRY(GET(paths[i], E.w1480, &r));
+        EXPECT_ERROR(&r, 404, "not_found", NULL);
+    }
+    struct resp r;
+    TRY(move_in(E.w1480, "9000000000000000000", "2023-01-01", NULL, &r));
+    EXPECT_ERROR(&r, 404, "not_found", NULL);
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: roles and scopes                                                                    */
+
+static bool t_read_role_cannot_write(void)
+{
+    struct pl p = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+    const char *id;
+    TRY(create_ok(E.w1480, &p, NULL, &id));
+    struct pl q = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+    struct resp r;
+    TRY(POST("/v1/placements", E.r1480, pl_body(&q), NULL, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(move_in(E.r1480, id, "2023-01-05", NULL, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(move_out(E.r1480, id, "2023-01-05", "other", &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(search(E.admin, q.dossier, 0, NULL));
+    /* Reading is allowed: search with the read role. */
+    TRY(search(E.r1480, p.dossier, 1, NULL));
+    TRY(GET(ppath(id, ""), E.w1480, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(json_is_null(json_object_get(r.json, "moved_in_on")), "the refused move-in happened: %s",
+          snip(&r));
+    return true;
+}
+
+static bool t_other_municipality_is_404(void)
+{
+    struct pl p = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+    const char *id;
+    TRY(create_ok(E.w1480, &p, NULL, &id));
+    struct resp r;
+    TRY(GET(ppath(id, ""), E.w1481, &r));
+    EXPECT_ERROR(&r, 404, "not_found", NULL);
+    TRY(move_in(E.w1481, id, "2023-01-05", NULL, &r));
+    EXPECT_ERROR(&r, 404, "not_found", NULL);
+    TRY(move_out(E.w1481, id, "2023-01-05", "other", &r));
+    EXPECT_ERROR(&r, 404, "not_found", NULL);
+    TRY(GET(ppath(id, ""), E.w1480, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(json_is_null(json_object_get(r.json, "moved_in_on")), "1481's move-in happened: %s",
+          snip(&r));
+    /* And the other way round, for a read client. */
+    struct pl q = {new_dossier(), "1990-01-01", "1481", "2023-01-02", NULL, -1};
+    const char *qid;
+    TRY(create_ok(E.w1481, &q, NULL, &qid));
+    TRY(GET(ppath(qid, ""), E.r1480, &r));
+    EXPECT_ERROR(&r, 404, "not_found", NULL);
+    TRY(GET(ppath(qid, ""), E.w1480, &r));
+    EXPECT_ERROR(&r, 404, "not_found", NULL);
+    return true;
+}
+
+static bool t_create_for_other_municipality_403(void)
+{
+    struct pl p = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+    struct resp r;
+    TRY(POST("/v1/placements", E.w1481, pl_body(&p), NULL, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    struct pl q = {new_dossier(), "1990-01-01", "1481", "2023-01-02", "2023-01-03", -1};
+    TRY(POST("/v1/placements", E.w1480, pl_body(&q), NULL, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(search(E.admin, p.dossier, 0, NULL));
+    TRY(search(E.admin, q.dossier, 0, NULL));
+    return true;
+}
+
+static bool t_list_other_municipality_403(void)
+{
+    struct resp r;
+    TRY(GET("/v1/placements?municipality=1480", E.w1481, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(GET("/v1/placements?municipality=1481", E.r1480, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(GET("/v1/placements?municipality=1481&active_on=2023-01-01", E.w1480, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    return true;
+}
+
+static bool t_read_star_sees_no_persons(void)
+{
+    struct pl p = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+    const char *id;
+    TRY(create_ok(E.w1480, &p, NULL, &id));
+    struct resp r;
+    TRY(GET(ppath(id, ""), E.rstar, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(GET("/v1/placements", E.rstar, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(GET("/v1/placements?municipality=1480", E.rstar, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(POST("/v1/placements/search", E.rstar, kstrf("{\"dossier_number\":\"%s\"}", p.dossier),
+             NULL, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    struct pl q = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+    TRY(POST("/v1/placements", E.rstar, pl_body(&q), NULL, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    TRY(move_in(E.rstar, id, "2023-01-05", NULL, &r));
+    EXPECT_ERROR(&r, 403, "forbidden", NULL);
+    return true;
+}
+
+static bool t_admin_sees_all(void)
+{
+    const char *d = new_dossier();
+    struct pl a = {d, "1995-05-05", "1480", "2023-01-02", "2023-01-02", -1};
+    struct pl b = {d, "1995-05-05", "1481", "2023-02-01", "2023-02-01", -1};
+    const char *ida, *idb;
+    TRY(create_ok(E.w1480, &a, NULL, &ida));
+    TRY(move_out_ok(E.w1480, ida, "2023-02-01", "other_municipality"));
+    TRY(create_ok(E.w1481, &b, NULL, &idb));
+    struct resp r;
+    TRY(GET(ppath(ida, ""), E.admin, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(str_eq(js(r.json, "municipality"), "1480"), "wrong placement: %s", snip(&r));
+    TRY(GET(ppath(idb, ""), E.admin, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(str_eq(js(r.json, "municipality"), "1481"), "wrong placement: %s", snip(&r));
+    TRY(GET("/v1/placements?municipality=1481&limit=1", E.admin, &r));
+    EXPECT_STATUS(&r, 200);
+    TRY(GET("/v1/placements?municipality=1480&limit=1", E.admin, &r));
+    EXPECT_STATUS(&r, 200);
+    json_t *items;
+    TRY(search(E.admin, d, 2, &items));
+    CHECK(has_id(items, ida) && has_id(items, idb), "admin search lacks a placement: %s",
+          dump(items));
+    /* Admin may create for any municipality. */
+    struct pl c = {new_dossier(), "1995-05-05", "1481", "2023-01-02", NULL, -1};
+    TRY(create_ok(E.admin, &c, NULL, NULL));
+    return true;
+}
+
+static bool t_search_scoped(void)
+{
+    const char *d = new_dossier();
+    struct pl a = {d, "1996-06-06", "1480", "2023-01-10", "2023-01-10", -1};
+    struct pl b = {d, "1996-06-06", "1481", "2023-03-01", "2023-03-01", -1};
+    const char *ida, *idb;
+    TRY(create_ok(E.w1480, &a, NULL, &ida));
+    TRY(move_out_ok(E.w1480, ida, "2023-03-01", "other_municipality"));
+    TRY(create_ok(E.w1481, &b, NULL, &idb));
+    json_t *items;
+    TRY(search(E.w1480, d, 1, &items));
+    CHECK(has_id(items, ida), "W1480 search lacks %s: %s", ida, dump(items));
+    TRY(search(E.r1480, d, 1, &items));
+    CHECK(has_id(items, ida), "R1480 search lacks %s: %s", ida, dump(items));
+    TRY(search(E.w1481, d, 1, &items));
+    CHECK(has_id(items, idb), "W1481 search lacks %s: %s", idb, dump(items));
+    /* A search item is a placement with its events. */
+    struct pexp e = {d, b.birth, "1481", b.assigned, b.moved_in, NULL, NULL, NULL, -1, -1};
+    TRY(check_placement(__LINE__, json_array_get(items, 0), &e));
+    /* A person only in 1481, searched by 1480: nothing. */
+    struct pl c = {new_dossier(), "1996-06-06", "1481", "2023-01-10", NULL, -1};
+    TRY(create_ok(E.w1481, &c, NULL, NULL));
+    TRY(search(E.w1480, c.dossier, 0, NULL));
+    TRY(search(E.w1481, c.dossier, 1, NULL));
+    /* Nobody. */
+    TRY(search(E.w1480, new_dossier(), 0, NULL));
+    struct resp r;
+    TRY(POST("/v1/placements/search", E.w1480, "{}", NULL, &r));
+    EXPECT_ERROR(&r, 422, "missing_field", "dossier_number");
+    TRY(POST("/v1/placements/search", E.w1480,
+             kstrf("{\"dossier_number\":\"%s\",\"birth_date\":\"1996-06-06\"}", d), NULL, &r));
+    EXPECT_ERROR(&r, 422, "unknown_field", "birth_date");
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: lists                                                                               */
+
+static bool t_list_scope_and_order(void)
+{
+    struct pl p = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+    TRY(create_ok(E.w1480, &p, NULL, NULL));
+    struct resp r;
+    TRY(GET("/v1/placements", E.w1480, &r));
+    EXPECT_STATUS(&r, 200);
+    json_t *items = json_object_get(r.json, "items");
+    CHECK(json_is_array(items) && json_array_size(items) > 0, "no items: %s", snip(&r));
+    CHECK(json_array_size(items) <= 100, "default limit is 100, got %zu items",
+          json_array_size(items));
+    json_t *nc = json_object_get(r.json, "next_cursor");
+    CHECK(json_is_null(nc) || json_is_string(nc), "next_cursor missing: %s", snip(&r));
+    CHECK(json_array_size(items) == 100 || json_is_null(nc),
+          "a page of %zu (< 100) items has a next_cursor", json_array_size(items));
+    const char *prev = NULL;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        CHECK(str_eq(js(it, "municipality"), "1480"), "W1480 sees %s", dump(it));
+        const char *id = js(it, "id");
+        CHECK(id != NULL && (prev == NULL || id_cmp(prev, id) < 0), "ids not ascending: %s, %s",
+              prev ? prev : "-", id ? id : "(none)");
+        prev = id;
+    }
+    /* The filter on the own municipality gives the same first page. */
+    struct resp r2;
+    TRY(GET("/v1/placements?municipality=1480", E.w1480, &r2));
+    EXPECT_STATUS(&r2, 200);
+    CHECK(json_equal(json_object_get(r2.json, "items"), items),
+          "?municipality=1480 differs from the unfiltered list of a 1480 client");
+    /* limit=1000 is allowed. */
+    TRY(GET("/v1/placements?limit=1000", E.r1480, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(json_array_size(json_object_get(r.json, "items")) <= 1000, "more than 1000 items");
+    return true;
+}
+
+static bool t_list_pagination(void)
+{
+    const char *ids[5];
+    for (int i = 0; i < 5; i++) {
+        struct pl p = {new_dossier(), "1990-01-01", "1481", "2023-01-02", NULL, -1};
+        TRY(create_ok(E.w1481, &p, NULL, &ids[i]));
+    }
+    json_t *all;
+    TRY(walk(E.w1481, "municipality=1481", 5, &all));
+    for (int i = 0; i < 5; i++)
+        CHECK(count_id(all, ids[i]) == 1, "placement %s seen %zu times over the pages", ids[i],
+              count_id(all, ids[i]));
+    size_t i;
+    json_t *it;
+    json_array_foreach(all, i, it)
+    {
+        CHECK(str_eq(js(it, "municipality"), "1481"), "1481 list holds %s", dump(it));
+    }
+    /* The same walk with limit=2 gives the same items. */
+    json_t *all2;
+    TRY(walk(E.w1481, "municipality=1481", 2, &all2));
+    for (int k = 0; k < 5; k++)
+        CHECK(count_id(all2, ids[k]) == 1, "placement %s seen %zu times (limit=2)", ids[k],
+              count_id(all2, ids[k]));
+    /* Placements created meanwhile may appear; none may be missing. */
+    json_array_foreach(all, i, it)
+    {
+        CHECK(has_id(all2, js(it, "id")), "placement %s missing from the limit=2 walk",
+              js(it, "id"));
+    }
+    return true;
+}
+
+static bool t_list_active_on(void)
+{
+    const char *ida, *idb, *idc, *idd;
+    struct pl a = {new_dossier(), "1990-01-01", "1481", "2023-03-01", "2023-03-01", -1};
+    struct pl b = {new_dossier(), "1990-01-01", "1481", "2023-03-01", "2023-03-01", -1};
+    struct pl c = {new_dossier(), "1990-01-01", "1481", "2023-03-01", NULL, -1};
+    struct pl d = {new_dossier(), "1990-01-01", "1481", "2023-03-01", "2023-03-10", -1};
+    TRY(create_ok(E.w1481, &a, NULL, &ida));
+    TRY(create_ok(E.w1481, &b, NULL, &idb));
+    TRY(move_out_ok(E.w1481, idb, "2023-03-10", "left_country"));
+    TRY(create_ok(E.w1481, &c, NULL, &idc));
+    TRY(create_ok(E.w1481, &d, NULL, &idd));
+    const struct {
+        const char *day;
+        bool a, b, c, d;
+    } cases[] = {
+        {"2023-03-10", true, false, false, true},
+        {"2023-03-09", true, true, false, false},
+        {"2023-02-28", false, false, false, false},
+    };
+    for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+        json_t *all;
+        TRY(walk(E.w1481, kstrf("municipality=1481&active_on=%s", cases[k].day), 1000, &all));
+        CHECK(has_id(all, ida) == cases[k].a, "active_on=%s: A (moved in 03-01, open) %s",
+              cases[k].day, cases[k].a ? "missing" : "listed");
+        CHECK(has_id(all, idb) == cases[k].b, "active_on=%s: B (03-01 to 03-10) %s", cases[k].day,
+              cases[k].b ? "missing" : "listed");
+        CHECK(has_id(all, idc) == cases[k].c, "active_on=%s: C (no move-in) %s", cases[k].day,
+              cases[k].c ? "missing" : "listed");
+        CHECK(has_id(all, idd) == cases[k].d, "active_on=%s: D (moved in 03-10) %s", cases[k].day,
+              cases[k].d ? "missing" : "listed");
+        size_t i;
+        json_t *it;
+        json_array_foreach(all, i, it)
+        {
+            const char *in = js(it, "moved_in_on"), *out = js(it, "moved_out_on");
+            CHECK(str_eq(js(it, "municipality"), "1481"), "1481 list holds %s", dump(it));
+            CHECK(in != NULL && strcmp(in, cases[k].day) <= 0 &&
+                      (out == NULL || strcmp(out, cases[k].day) > 0),
+                  "active_on=%s lists a placement not in housing that day: %s", cases[k].day,
+                  dump(it));
+        }
+    }
+    return true;
+}
+
+static bool t_list_bad_limit(void)
+{
+    const char *bad[] = {"limit=0", "limit=1001", "limit=abc", "limit=-1", "limit=10x"};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        struct resp r;
+        TRY(GET(kstrf("/v1/placements?%s", bad[i]), E.w1480, &r));
+        EXPECT_ERROR(&r, 400, "invalid_query", NULL);
+    }
+    struct resp r;
+    TRY(GET("/v1/placements?limit=1", E.w1480, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(json_array_size(json_object_get(r.json, "items")) <= 1, "limit=1 gave more: %s",
+          snip(&r));
+    return true;
+}
+
+static bool t_list_cursor_errors(void)
+{
+    for (int i = 0; i < 2; i++) {
+        struct pl p = {new_dossier(), "1990-01-01", "1481", "2023-01-02", NULL, -1};
+        TRY(create_ok(E.w1481, &p, NULL, NULL));
+    }
+    struct resp r;
+    TRY(GET("/v1/placements?municipality=1481&limit=1", E.w1481, &r));
+    EXPECT_STATUS(&r, 200);
+    const char *cursor = js(r.json, "next_cursor");
+    CHECK(cursor != NULL, "limit=1 over at least two placements gave no next_cursor: %s", snip(&r));
+    const char *first = js(json_array_get(json_object_get(r.json, "items"), 0), "id");
+    CHECK(first != NULL, "no first item: %s", snip(&r));
+    /* Same filters: fine, and the next page starts after the first. */
+    TRY(GET(kstrf("/v1/placements?municipality=1481&limit=1&cursor=%s", esc(cursor)), E.w1481, &r));
+    EXPECT_STATUS(&r, 200);
+    const char *second = js(json_array_get(json_object_get(r.json, "items"), 0), "id");
+    CHECK(second != NULL && id_cmp(first, second) < 0, "second page does not follow %s: %s", first,
+          snip(&r));
+    /* Different filters. */
+    TRY(GET(kstrf("/v1/placements?municipality=1481&active_on=2023-03-10&limit=1&cursor=%s",
+                  esc(cursor)),
+            E.w1481, &r));
+    EXPECT_ERROR(&r, 400, "invalid_cursor", NULL);
+    /* Garbage. */
+    TRY(GET("/v1/placements?municipality=1481&cursor=garbage!!", E.w1481, &r));
+    EXPECT_ERROR(&r, 400, "invalid_cursor", NULL);
+    TRY(GET("/v1/placements?cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", E.w1481, &r));
+    EXPECT_ERROR(&r, 400, "invalid_cursor", NULL);
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: move-in and move-out                                                                */
+
+static bool t_move_in(void)
+{
+    struct pl p = {new_dossier(), "2005-04-04", "1480", "2023-06-01", NULL, -1};
+    const char *id;
+    TRY(create_ok(E.w1480, &p, NULL, &id));
+    struct resp r;
+    TRY(POST(ppath(id, "/move-in"), E.w1480, "{}", NULL, &r));
+    EXPECT_ERROR(&r, 422, "missing_field", "date");
+    TRY(move_in(E.w1480, id, "2023-06-31", NULL, &r));
+    EXPECT_ERROR(&r, 422, "invalid_date", "date");
+    TRY(POST(ppath(id, "/move-in"), E.w1480, "{\"date\":\"2023-06-03\",\"when\":\"now\"}", NULL,
+             &r));
+    EXPECT_ERROR(&r, 422, "unknown_field", "when");
+    TRY(POST(ppath(id, "/move-in"), E.w1480, "{\"date\":", NULL, &r));
+    EXPECT_ERROR(&r, 400, "malformed_json", NULL);
+    TRY(move_in(E.w1480, id, "2023-06-03", NULL, &r));
+    EXPECT_STATUS(&r, 200);
+    struct pexp e = {p.dossier, p.birth, "1480", p.assigned, "2023-06-03", NULL, NULL, NULL, 0, 2};
+    TRY(check_placement(__LINE__, r.json, &e));
+    TRY(GET(ppath(id, ""), E.w1480, &r));
+    EXPECT_STATUS(&r, 200);
+    TRY(check_placement(__LINE__, r.json, &e));
+    TRY(move_in(E.w1480, id, "2023-06-04", NULL, &r));
+    EXPECT_ERROR(&r, 409, "already_moved_in", NULL);
+    TRY(move_in(E.w1480, id, "2023-06-03", NULL, &r));
+    EXPECT_ERROR(&r, 409, "already_moved_in", NULL);
+    return true;
+}
+
+static bool t_move_out(void)
+{
+    struct pl p = {new_dossier(), "2005-04-04", "1480", "2023-06-01", "2023-06-10", -1};
+    const char *id;
+    TRY(create_ok(E.w1480, &p, NULL, &id));
+    struct resp r;
+    TRY(move_out(E.w1480, id, "2023-06-05", "other", &r));
+    EXPECT_ERROR(&r, 422, "move_out_before_move_in", NULL);
+    TRY(move_out(E.w1480, id, "2023-07-01", "moved", &r));
+    EXPECT_ERROR(&r, 422, "invalid_field", "reason");
+    TRY(POST(ppath(id, "/move-out"), E.w1480, "{\"date\":\"2023-07-01\"}", NULL, &r));
+    EXPECT_ERROR(&r, 422, "missing_field", "reason");
+    TRY(move_out(E.w1480, id, "2023-07-32", "other", &r));
+    EXPECT_ERROR(&r, 422, "invalid_date", "date");
+    TRY(move_out(E.w1480, id, "2023-07-01", "left_country", &r));
+    EXPECT_STATUS(&r, 200);
+    struct pexp e = {p.dossier,    p.birth,        "1480", p.assigned, p.moved_in,
+                     "2023-07-01", "left_country", NULL,   0,          3};
+    TRY(check_placement(__LINE__, r.json, &e));
+    TRY(GET(ppath(id, ""), E.r1480, &r));
+    EXPECT_STATUS(&r, 200);
+    TRY(check_placement(__LINE__, r.json, &e));
+    TRY(move_out(E.w1480, id, "2023-07-02", "other", &r));
+    EXPECT_ERROR(&r, 409, "already_moved_out", NULL);
+    TRY(move_in(E.w1480, id, "2023-07-05", NULL, &r));
+    EXPECT_ERROR(&r, 409, "placement_ended", NULL);
+    return true;
+}
+
+static bool t_move_out_each_reason(void)
+{
+    const char *reasons[] = {"other_municipality", "left_country", "own_housing", "deceased",
+                             "other"};
+    for (size_t i = 0; i < ARRAY_LEN(reasons); i++) {
+        struct pl p = {new_dossier(), "2001-01-01", "1480", "2023-04-01", "2023-04-01", -1};
+        const char *id;
+        TRY(create_ok(E.w1480, &p, NULL, &id));
+        struct resp r;
+        TRY(move_out(E.w1480, id, "2023-05-01", reasons[i], &r));
+        EXPECT_STATUS(&r, 200);
+        struct pexp e = {p.dossier,    p.birth,    "1480", p.assigned, p.moved_in,
+                         "2023-05-01", reasons[i], NULL,   0,          3};
+        TRY(check_placement(__LINE__, r.json, &e));
+    }
+    return true;
+}
+
+static bool t_move_out_registered(void)
+{
+    struct pl p = {new_dossier(), "2005-04-04", "1480", "2023-06-01", "2023-06-10", -1};
+    const char *id;
+    TRY(create_ok(E.w1480, &p, NULL, &id));
+    struct resp r;
+    TRY(move_out(E.w1480, id, "2023-08-01", "registered", &r));
+    EXPECT_STATUS(&r, 200);
+    struct pexp e = {p.dossier,    p.birth,      "1480",       p.assigned, p.moved_in,
+                     "2023-08-01", "registered", "2023-08-01", 0,          -1};
+    TRY(check_placement(__LINE__, r.json, &e));
+    TRY(GET(ppath(id, ""), E.w1480, &r));
+    EXPECT_STATUS(&r, 200);
+    TRY(check_placement(__LINE__, r.json, &e));
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: validation                                                                          */
+
+static bool t_malformed_json(void)
+{
+    const char *bodies[] = {"{\"dossier_number\":", "[1,2]", "", "not json", "\"string\""};
+    for (size_t i = 0; i < ARRAY_LEN(bodies); i++) {
+        struct resp r;
+        TRY(POST("/v1/placements", E.w1480, bodies[i], NULL, &r));
+        EXPECT_ERROR(&r, 400, "malformed_json", NULL);
+    }
+    return true;
+}
+
+/* Replaces every '@' in tmpl with s. */
+static const char *subst(const char *tmpl, const char *s)
+{
+    size_t n = 1;
+    for (const char *p = tmpl; *p; p++)
+        n += *p == '@' ? strlen(s) : 1;
+    char *out = keep_str(malloc(n)), *o = out;
+    for (const char *p = tmpl; *p; p++) {
+        if (*p == '@') {
+            memcpy(o, s, strlen(s));
+            o += strlen(s);
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static bool t_validation_fields(void)
+{
+    const char *d = new_dossier();
+    const struct {
+        bool admin; /* municipality checks as admin, so no scope check can come first */
+        const char *body, *code, *field;
+    } cases[] = {
+        {false, "{'dossier_number':'@','municipality':'1480','assigned_on':'2023-01-02'}",
+         "missing_field", "birth_date"},
+        {false, "{'birth_date':'2000-01-01','municipality':'1480','assigned_on':'2023-01-02'}",
+         "missing_field", "dossier_number"},
+        {false, "{'dossier_number':'@','birth_date':'2000-01-01','assigned_on':'2023-01-02'}",
+         "missing_field", "municipality"},
+        {false, "{'dossier_number':'@','birth_date':'2000-01-01','municipality':'1480'}",
+         "missing_field", "assigned_on"},
+        {false,
+         "{'dossier_number':'@','birth_date':'2000-01-01','municipality':'1480',"
+         "'assigned_on':'2023-01-02','name':'Anna'}",
+         "unknown_field", "name"},
+        {false,
+         "{'dossier_number':'@','birth_date':'2000-01-01','former_uam':'yes',"
+         "'municipality':'1480','assigned_on':'2023-01-02'}",
+         "invalid_field", "former_uam"},
+        {false,
+         "{'dossier_number':12345,'birth_date':'2000-01-01','municipality':'1480',"
+         "'assigned_on':'2023-01-02'}",
+         "invalid_field", "dossier_number"},
+        {false,
+         "{'dossier_number':'@','birth_date':'2023-02-29','municipality':'1480',"
+         "'assigned_on':'2023-03-02'}",
+         "invalid_date", "birth_date"},
+        {false,
+         "{'dossier_number':'@','birth_date':'2000-01-01','municipality':'1480',"
+         "'assigned_on':'2023-04-31'}",
+         "invalid_date", "assigned_on"},
+        {false,
+         "{'dossier_number':'@','birth_date':'2000-01-01','municipality':'1480',"
+         "'assigned_on':'2023-01-02','moved_in_on':'2023-1-05'}",
+         "invalid_date", "moved_in_on"},
+        {true,
+         "{'dossier_number':'@','birth_date':'2000-01-01','municipality':'148',"
+         "'assigned_on':'2023-01-02'}",
+         "invalid_field", "municipality"},
+        {true,
+         "{'dossier_number':'@','birth_date':'2000-01-01','municipality':'14a0',"
+         "'assigned_on':'2023-01-02'}",
+         "invalid_field", "municipality"},
+        {true,
+         "{'dossier_number':'@','birth_date':'2000-01-01','municipality':'14800',"
+         "'assigned_on':'2023-01-02'}",
+         "invalid_field", "municipality"},
+        {true,
+         "{'dossier_number':'@','birth_date':'2000-01-01','municipality':1480,"
+         "'assigned_on':'2023-01-02'}",
+         "invalid_field", "municipality"},
+        {true,
+         "{'dossier_number':'@','birth_date':'2000-01-01','municipality':'9999',"
+         "'assigned_on':'2023-01-02'}",
+         "unknown_municipality", NULL},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char *body = (char *)subst(cases[i].body, d);
+        for (char *p = body; *p; p++)
+            if (*p == '\'')
+                *p = '"';
+        struct resp r;
+        TRY(POST("/v1/placements", cases[i].admin ? E.admin : E.w1480, body, NULL, &r));
+        if (!expect_error_at(__LINE__, &r, 422, cases[i].code, cases[i].field))
+            return note_line(__LINE__);
+    }
+    TRY(search(E.admin, d, 0, NULL));
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: person rules and overlaps                                                           */
+
+static bool t_person_mismatch(void)
+{
+    const char *d = new_dossier();
+    struct pl a = {d, "2000-01-01", "1480", "2023-01-10", "2023-01-10", 0};
+    const char *ida;
+    TRY(create_ok(E.w1480, &a, NULL, &ida));
+    TRY(move_out_ok(E.w1480, ida, "2023-02-01", "other_municipality"));
+    struct resp r;
+    /* Another birth date: refused without revealing the recorded one. */
+    struct pl b = {d, "2000-01-02", "1481", "2023-02-01", "2023-02-01", -1};
+    TRY(POST("/v1/placements", E.w1481, pl_body(&b), NULL, &r));
+    EXPECT_ERROR(&r, 409, "person_mismatch", NULL);
+    CHECK(strstr(r.body, "2000-01-01") == NULL, "the 409 reveals the recorded birth date: %s",
+          snip(&r));
+    /* Another former_uam, given explicitly. */
+    struct pl c = {d, "2000-01-01", "1481", "2023-02-01", "2023-02-01", 1};
+    TRY(POST("/v1/placements", E.w1481, pl_body(&c), NULL, &r));
+    EXPECT_ERROR(&r, 409, "person_mismatch", NULL);
+    TRY(search(E.admin, d, 1, NULL));
+    /* Same person, flag left out: taken from the person. */
+    struct pl ok = {d, "2000-01-01", "1481", "2023-02-01", "2023-02-01", -1};
+    json_t *pb;
+    TRY(create_ok(E.w1481, &ok, &pb, NULL));
+    CHECK(json_is_false(json_object_get(pb, "former_uam")), "former_uam not false: %s", dump(pb));
+    TRY(search(E.admin, d, 2, NULL));
+    return true;
+}
+
+static bool t_former_uam_from_person(void)
+{
+    const char *d = new_dossier();
+    struct pl a = {d, "2004-09-09", "1481", "2023-01-10", "2023-01-10", 1};
+    const char *ida;
+    TRY(create_ok(E.w1481, &a, NULL, &ida));
+    TRY(move_out_ok(E.w1481, ida, "2023-02-01", "other_municipality"));
+    struct pl b = {d, "2004-09-09", "1480", "2023-02-01", "2023-02-01", -1};
+    json_t *pb;
+    TRY(create_ok(E.w1480, &b, &pb, NULL));
+    CHECK(json_is_true(json_object_get(pb, "former_uam")),
+          "former_uam not taken from the person: %s", dump(pb));
+    struct pl c = {d, "2004-09-09", "1480", "2023-03-01", NULL, 0};
+    struct resp r;
+    TRY(POST("/v1/placements", E.w1480, pl_body(&c), NULL, &r));
+    EXPECT_ERROR(&r, 409, "person_mismatch", NULL);
+    return true;
+}
+
+static bool overlap_details_id_is(const struct resp *r, const char *id)
+{
+    json_t *det = json_object_get(json_object_get(r->json, "error"), "details");
+    json_t *v = json_object_get(det, "conflicting_placement_id");
+    if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
+        return true;
+    if (json_is_integer(v) && all_digits(id) &&
+        (unsigned long long)json_integer_value(v) == strtoull(id, NULL, 10))
+        return true;
+    return failf(0, "details.conflicting_placement_id is %s, expected \"%s\": %s", dump(v), id,
+                 snip(r));
+}
+
+static bool t_overlap_in_scope(void)
+{
+    const char *d = new_dossier();
+    struct pl a = {d, "1980-02-02", "1480", "2023-01-01", "2023-01-01", -1};
+    const char *ida;
+    TRY(create_ok(E.w1480, &a, NULL, &ida));
+    /* Open-ended first placement: a second one moving in later overlaps. */
+    struct pl b = {d, "1980-02-02", "1480", "2023-03-01", "2023-03-01", -1};
+    struct resp r;
+    TRY(POST("/v1/placements", E.w1480, pl_body(&b), NULL, &r));
+    EXPECT_ERROR(&r, 409, "placement_overlap", NULL);
+    TRY(overlap_details_id_is(&r, ida));
+    /* Moving in before the first: overlaps as well (the first is open-ended). */
+    struct pl b2 = {d, "1980-02-02", "1480", "2022-12-01", "2022-12-01", -1};
+    TRY(POST("/v1/placements", E.w1480, pl_body(&b2), NULL, &r));
+    EXPECT_ERROR(&r, 409, "placement_overlap", NULL);
+    TRY(overlap_details_id_is(&r, ida));
+    /* Without a move-in there are no days, so no overlap yet... */
+    struct pl c = {d, "1980-02-02", "1480", "2023-03-01", NULL, -1};
+    const char *idc;
+    TRY(create_ok(E.w1480, &c, NULL, &idc));
+    /* ...but the move-in would create one. */
+    TRY(move_in(E.w1480, idc, "2023-03-05", NULL, &r));
+    EXPECT_ERROR(&r, 409, "placement_overlap", NULL);
+    TRY(overlap_details_id_is(&r, ida));
+    /* After the first ends, the move-in on that day is fine. */
+    TRY(move_out_ok(E.w1480, ida, "2023-03-05", "other"));
+    TRY(move_in(E.w1480, idc, "2023-03-05", NULL, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(str_eq(js(r.json, "moved_in_on"), "2023-03-05"), "move-in not recorded: %s", snip(&r));
+    /* A backdated placement inside the first's days still overlaps (now closed). */
+    struct pl e = {d, "1980-02-02", "1480", "2023-02-01", "2023-02-01", -1};
+    TRY(POST("/v1/placements", E.w1480, pl_body(&e), NULL, &r));
+    EXPECT_ERROR(&r, 409, "placement_overlap", NULL);
+    TRY(overlap_details_id_is(&r, ida));
+    TRY(search(E.w1480, d, 2, NULL));
+    return true;
+}
+
+static bool t_overlap_elsewhere(void)
+{
+    const char *d = new_dossier();
+    struct pl a = {d, "1981-03-03", "1481", "2023-04-01", "2023-04-01", -1};
+    const char *ida;
+    TRY(create_ok(E.w1481, &a, NULL, &ida));
+    struct pl b = {d, "1981-03-03", "1480", "2023-04-15", "2023-04-15", -1};
+    struct resp r;
+    TRY(POST("/v1/placements", E.w1480, pl_body(&b), NULL, &r));
+    EXPECT_ERROR(&r, 409, "placement_overlap_elsewhere", NULL);
+    json_t *det = json_object_get(json_object_get(r.json, "error"), "details");
+    CHECK(json_object_get(det, "conflicting_placement_id") == NULL,
+          "an out-of-scope conflict must not be named: %s", snip(&r));
+    /* Admin sees everything: the same conflict is named. */
+    TRY(POST("/v1/placements", E.admin, pl_body(&b), NULL, &r));
+    EXPECT_ERROR(&r, 409, "placement_overlap", NULL);
+    TRY(overlap_details_id_is(&r, ida));
+    /* A move-in in 1480 that would overlap 1481's placement. */
+    struct pl c = {d, "1981-03-03", "1480", "2023-04-15", NULL, -1};
+    const char *idc;
+    TRY(create_ok(E.w1480, &c, NULL, &idc));
+    TRY(move_in(E.w1480, idc, "2023-04-20", NULL, &r));
+    EXPECT_ERROR(&r, 409, "placement_overlap_elsewhere", NULL);
+    det = json_object_get(json_object_get(r.json, "error"), "details");
+    CHECK(json_object_get(det, "conflicting_placement_id") == NULL,
+          "an out-of-scope conflict must not be named: %s", snip(&r));
+    TRY(search(E.w1480, d, 1, NULL));
+    TRY(search(E.admin, d, 2, NULL));
+    return true;
+}
+
+static bool t_sequential_transfer(void)
+{
+    const char *d = new_dossier();
+    struct pl a = {d, "1982-04-04", "1481", "2023-04-01", "2023-04-01", -1};
+    const char *ida, *idb;
+    TRY(create_ok(E.w1481, &a, NULL, &ida));
+    TRY(move_out_ok(E.w1481, ida, "2023-05-10", "other_municipality"));
+    /* The move-out day does not count: moving in on it elsewhere is fine. */
+    struct pl b = {d, "1982-04-04", "1480", "2023-05-10", "2023-05-10", -1};
+    TRY(create_ok(E.w1480, &b, NULL, &idb));
+    /* One day earlier would overlap. */
+    struct pl c = {d, "1982-04-04", "1480", "2023-05-09", NULL, -1};
+    const char *idc;
+    TRY(create_ok(E.w1480, &c, NULL, &idc));
+    struct resp r;
+    TRY(move_in(E.w1480, idc, "2023-05-09", NULL, &r));
+    CHECK(r.status == 409,
+          "a move-in on 05-09 overlaps 1481 (until 05-10) and 1480 (from 05-10): %s", snip(&r));
+    TRY(search(E.admin, d, 3, NULL));
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: idempotency                                                                         */
+
+static bool t_idempotent_replay(void)
+{
+    const char *key = new_key();
+    struct pl p = {new_dossier(), "1991-07-07", "1480", "2023-05-01", "2023-05-02", -1};
+    const char *body = pl_body(&p);
+    struct resp r1, r2, r3;
+    TRY(POST("/v1/placements", E.w1480, body, key, &r1));
+    EXPECT_STATUS(&r1, 201);
+    TRY(POST("/v1/placements", E.w1480, body, key, &r2));
+    EXPECT_STATUS(&r2, 201);
+    CHECK(r1.len == r2.len && memcmp(r1.body, r2.body, r1.len) == 0,
+          "replay body differs:\n  first:  %s\n  replay: %s", snip(&r1), snip(&r2));
+    CHECK(strcmp(r1.location, r2.location) == 0, "replay Location '%s' differs from '%s'",
+          r2.location, r1.location);
+    TRY(search(E.w1480, p.dossier, 1, NULL));
+    /* Same key, other body. */
+    struct pl q = {new_dossier(), "1991-07-07", "1480", "2023-05-01", "2023-05-02", -1};
+    TRY(POST("/v1/placements", E.w1480, pl_body(&q), key, &r3));
+    EXPECT_ERROR(&r3, 422, "idempotency_key_reused", NULL);
+    TRY(search(E.admin, q.dossier, 0, NULL));
+    /* Same content, other bytes (a space): also another body. */
+    TRY(POST("/v1/placements", E.w1480, kstrf("%s ", body), key, &r3));
+    EXPECT_ERROR(&r3, 422, "idempotency_key_reused", NULL);
+    /* The original still replays. */
+    TRY(POST("/v1/placements", E.w1480, body, key, &r3));
+    CHECK(r3.status == 201 && r3.len == r1.len && memcmp(r1.body, r3.body, r1.len) == 0,
+          "third replay differs: %s", snip(&r3));
+    TRY(search(E.w1480, p.dossier, 1, NULL));
+    return true;
+}
+
+static bool t_idempotency_per_client(void)
+{
+    const char *key = new_key();
+    struct pl p = {new_dossier(), "1992-08-08", "1480", "2023-05-01", NULL, -1};
+    struct resp r1, r2;
+    TRY(POST("/v1/placements", E.w1480, pl_body(&p), key, &r1));
+    EXPECT_STATUS(&r1, 201);
+    /* Another client, same key: independent. */
+    struct pl q = {new_dossier(), "1992-08-08", "1481", "2023-05-01", NULL, -1};
+    TRY(POST("/v1/placements", E.w1481, pl_body(&q), key, &r2));
+    EXPECT_STATUS(&r2, 201);
+    CHECK(str_eq(js(r2.json, "dossier_number"), q.dossier) &&
+              str_eq(js(r2.json, "municipality"), "1481"),
+          "W1481 got another client's response: %s", snip(&r2));
+    CHECK(!str_eq(js(r1.json, "id"), js(r2.json, "id")), "both clients got the same placement");
+    TRY(search(E.w1481, q.dossier, 1, NULL));
+    /* Another client, same key and the very same body: still independent (403, not a replay). */
+    TRY(POST("/v1/placements", E.w1481, pl_body(&p), key, &r2));
+    EXPECT_ERROR(&r2, 403, "forbidden", NULL);
+    return true;
+}
+
+static bool t_idempotent_move_in(void)
+{
+    struct pl p = {new_dossier(), "1993-09-09", "1480", "2023-05-01", NULL, -1};
+    const char *id;
+    TRY(create_ok(E.w1480, &p, NULL, &id));
+    const char *key = new_key();
+    struct resp r1, r2;
+    TRY(move_in(E.w1480, id, "2023-05-03", key, &r1));
+    EXPECT_STATUS(&r1, 200);
+    TRY(move_in(E.w1480, id, "2023-05-03", key, &r2));
+    CHECK(r2.status == 200 && r1.len == r2.len && memcmp(r1.body, r2.body, r1.len) == 0,
+          "replayed move-in differs (expected the first 200): %s", snip(&r2));
+    /* Without the key it is a second move-in. */
+    TRY(move_in(E.w1480, id, "2023-05-03", NULL, &r2));
+    EXPECT_ERROR(&r2, 409, "already_moved_in", NULL);
+    return true;
+}
+
+static bool t_idempotent_concurrent(void)
+{
+    enum { N = 10 };
+    const char *key = new_key();
+    struct pl p = {new_dossier(), "1994-10-10", "1480", "2023-05-01", "2023-05-01", -1};
+    const char *body = pl_body(&p);
+    struct xfer *xs = calloc(N, sizeof *xs);
+    struct resp *rs = calloc(N, sizeof *rs);
+    pool_add(xs, false);
+    pool_add(rs, false);
+    for (int i = 0; i < N; i++)
+        prepare(&xs[i], curl_easy_init(), &rs[i], "POST", "/v1/placements", E.w1480, body,
+                strlen(body), key, false, 60);
+    multi_run(xs, N);
+    for (int i = 0; i < N; i++) {
+        CHECK(rs[i].cc == CURLE_OK, "request %d: curl error: %s", i, rs[i].curl_err);
+        CHECK(rs[i].status == 201, "request %d: %s", i, snip(&rs[i]));
+        CHECK(rs[i].len == rs[0].len && memcmp(rs[i].body, rs[0].body, rs[0].len) == 0,
+              "request %d answered differently:\n  %s\n  %s", i, snip(&rs[0]), snip(&rs[i]));
+    }
+    json_t *items;
+    TRY(search(E.w1480, p.dossier, 1, &items));
+    CHECK(has_id(items, js(rs[0].json, "id")), "the placement found is not the one answered");
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tests: limits and concurrency                                                              */
+
+static bool t_body_too_large(void)
+{
+    size_t n = 2u * 1024 * 1024;
+    char *big = malloc(n + 64);
+    pool_add(big, false);
+    size_t len = (size_t)snprintf(big, 64, "{\"dossier_number\":\"");
+    memset(big + len, 'A', n);
+    len += n;
+    memcpy(big + len, "\"}", 3);
+    len += 2;
+    for (int variant = 0; variant < 2; variant++) {
+        /* With "Expect: 100-continue" (curl's default for big bodies), then without it. */
+        struct resp r;
+        http_ex("POST", "/v1/placements", E.w1480, big, len, NULL, variant == 0, &r);
+        CHECK(r.status == 413, "%s Expect: 100-continue: expected 413, got HTTP %ld (curl: %s): %s",
+              variant == 0 ? "with" : "without", r.status, r.cc == CURLE_OK ? "ok" : r.curl_err,
+              snip(&r));
+        struct resp h;
+        TRY(GET("/healthz", NULL, &h));
+        EXPECT_STATUS(&h, 200);
+    }
+    return true;
+}
+
+static bool t_concurrency_200(void)
+{
+    enum { N = 200 };
+    struct pl p0 = {new_dossier(), "1970-01-01", "1480", "2023-01-02", "2023-01-03", -1};
+    struct pl p1 = {new_dossier(), "1970-01-01", "1481", "2023-01-02", NULL, -1};
+    const char *id0, *id1;
+    TRY(create_ok(E.w1480, &p0, NULL, &id0));
+    TRY(create_ok(E.w1481, &p1, NULL, &id1));
+    struct xfer *xs = calloc(N, sizeof *xs);
+    struct resp *rs = calloc(N, sizeof *rs);
+    struct pl *ps = calloc(N, sizeof *ps);
+    pool_add(xs, false);
+    pool_add(rs, false);
+    pool_add(ps, false);
+    for (int i = 0; i < N; i++) {
+        CURL *h = curl_easy_init();
+        switch (i % 4) {
+        case 0:
+            prepare(&xs[i], h, &rs[i], "GET", ppath(id0, ""), i % 8 ? E.w1480 : E.r1480, NULL, 0,
+                    NULL, false, 60);
+            break;
+        case 1:
+            prepare(&xs[i], h, &rs[i], "GET", ppath(id1, ""), E.w1481, NULL, 0, NULL, false, 60);
+            break;
+        default: {
+            bool a = i % 4 == 2;
+            ps[i] = (struct pl){new_dossier(),           "1975-05-05",
+                                a ? "1480" : "1481",     "2023-02-01",
+                                a ? "2023-02-02" : NULL, -1};
+            const char *body = pl_body(&ps[i]);
+            prepare(&xs[i], h, &rs[i], "POST", "/v1/placements", a ? E.w1480 : E.w1481, body,
+                    strlen(body), NULL, false, 60);
+        }
+        }
+    }
+    multi_run(xs, N);
+    int good = 0, bad = 0;
+    char first_bad[3][700] = {"", "", ""};
+    for (int i = 0; i < N; i++) {
+        struct resp *r = &rs[i];
+        bool ok;
+        g_why[0] = '\0';
+        if (r->cc != CURLE_OK) {
+            ok = failf(0, "%s: curl error: %s", r->what, r->curl_err);
+        } else if (i % 4 < 2) {
+            struct pexp e0 = {p0.dossier, p0.birth, "1480", p0.assigned, p0.moved_in,
+                              NULL,       NULL,     NULL,   -1,          2};
+            struct pexp e1 = {p1.dossier, p1.birth, "1481", p1.assigned, NULL,
+                              NULL,       NULL,     NULL,   -1,          1};
+            ok = expect_status_at(0, r, 200) &&
+                 check_placement(0, r->json, i % 4 == 0 ? &e0 : &e1) &&
+                 (str_eq(js(r->json, "id"), i % 4 == 0 ? id0 : id1) ||
+                  failf(0, "%s returned another placement", r->what));
+        } else {
+            struct pexp e = {
+                ps[i].dossier, ps[i].birth, ps[i].muni, ps[i].assigned,        ps[i].moved_in, NULL,
+                NULL,          NULL,        -1,         ps[i].moved_in ? 2 : 1};
+            ok = expect_status_at(0, r, 201) && check_placement(0, r->json, &e) &&
+                 check_location(0, r, js(r->json, "id"));
+        }
+        if (ok) {
+            good++;
+        } else {
+            if (bad < 3)
+                snprintf(first_bad[bad], sizeof first_bad[bad], "#%d %.600s", i, g_why);
+            bad++;
+        }
+    }
+    CHECK(bad == 0, "%d of %d concurrent requests answered wrongly; first: %s | %s | %s", bad, N,
+          first_bad[0], first_bad[1], first_bad[2]);
+    CHECK(good == N, "counted %d good of %d", good, N);
+    /* Every created placement is distinct and readable afterwards. */
+    for (int i = 2; i < N; i += 4) {
+        for (int k = i; k < i + 2; k++) {
+            const char *id = js(rs[k].json, "id");
+            for (int j = 2; j < k; j++)
+                CHECK(j % 4 < 2 || !str_eq(id, js(rs[j].json, "id")),
+                      "requests %d and %d created the same id %s", j, k, id);
+            struct resp r;
+            TRY(GET(ppath(id, ""), k % 4 == 2 ? E.w1480 : E.w1481, &r));
+            EXPECT_STATUS(&r, 200);
+            CHECK(str_eq(js(r.json, "dossier_number"), ps[k].dossier),
+                  "placement %s holds another dossier: %s", id, snip(&r));
+        }
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Test: database outage (last)                                                               */
+
+static int run_cmd(const char *cmd)
+{
+    /* Output to a log file, never to our stdout: a started server must not hold our pipes. */
+    const char *line = kstrf("( %s ) </dev/null >>'%s/test_api-pg.log' 2>&1", cmd, E.dir);
+    fflush(stdout);
+    fflush(stderr);
+    int rc = system(line);
+    return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Polls GET path until it answers `status` or `seconds` pass; r holds the last answer. */
+static bool poll_status(const char *path, const char *token, long status, double seconds,
+                        struct resp *r)
+{
+    double end = now_s() + seconds;
+    for (;;) {
+        bool got = GET(path, token, r);
+        if (got && r->status == status)
+            return true;
+        if (now_s() > end)
+            return failf(0, "%s did not answer %ld within %.0f s; last: %s", path, status, seconds,
+                         got ? snip(r) : g_why);
+        usleep(250 * 1000);
+    }
+}
+
+static bool expect_unavailable(int line, const struct resp *r)
+{
+    if (!expect_error_at(line, r, 503, "database_unavailable", NULL))
+        return false;
+    if (r->retry_after[0] == '\0')
+        return failf(line, "503 without a Retry-After header: %s", snip(r));
+    if (r->seconds > 10.0)
+        return failf(line, "the 503 took %.1f s", r->seconds);
+    return true;
+}
+
+static bool outage_checks(const char *id)
+{
+    struct resp r;
+    long saved = g_timeout;
+    g_timeout = 15;
+    bool ok = poll_status(ppath(id, ""), E.w1480, 503, 10.0, &r);
+    g_timeout = saved;
+    TRY(ok);
+    TRY(expect_unavailable(__LINE__, &r));
+    TRY(GET(ppath(id, ""), E.r1480, &r));
+    TRY(expect_unavailable(__LINE__, &r));
+    struct pl p = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+    TRY(POST("/v1/placements", E.w1480, pl_body(&p), NULL, &r));
+    TRY(expect_unavailable(__LINE__, &r));
+    TRY(GET("/v1/placements?limit=1", E.w1480, &r));
+    TRY(expect_unavailable(__LINE__, &r));
+    TRY(poll_status("/readyz", NULL, 503, 10.0, &r));
+    CHECK(str_eq(js(r.json, "status"), "not_ready"), "/readyz body: %s", snip(&r));
+    TRY(GET("/healthz", NULL, &r));
+    EXPECT_STATUS(&r, 200);
+    CHECK(str_eq(js(r.json, "status"), "ok"), "/healthz body: %s", snip(&r));
+    return true;
+}
+
+static bool t_database_outage(void)
+{
+    struct pl p = {new_dossier(), "1990-01-01", "1480", "2023-01-02", "2023-01-02", -1};
+    const char *id;
+    TRY(create_ok(E.w1480, &p, NULL, &id));
+    /* No socket of ours may be inherited by the restarted server. */
+    curl_easy_cleanup(g_easy);
+    g_easy = NULL;
+    int rc = run_cmd(E.pg_stop);
+    g_easy = curl_easy_init();
+    bool ok = rc == 0 ? outage_checks(id)
+                      : failf(__LINE__, "RB_PG_STOP_CMD exited with %d (see %s/test_api-pg.log)",
+                              rc, E.dir);
+    char why[sizeof g_why];
+    snprintf(why, sizeof why, "%s", g_why);
+    curl_easy_cleanup(g_easy);
+    g_easy = NULL;
+    rc = run_cmd(E.pg_start); /* always, whatever the checks found */
+    g_easy = curl_easy_init();
+    if (!ok)
+        return failf(0, "while the database was down: %s%s", why,
+                     rc == 0 ? "" : " (and RB_PG_START_CMD failed)");
+    CHECK(rc == 0, "RB_PG_START_CMD exited with %d (see %s/test_api-pg.log)", rc, E.dir);
+    struct resp r;
+    TRY(poll_status("/readyz", NULL, 200, 15.0, &r));
+    CHECK(str_eq(js(r.json, "status"), "ready"), "/readyz body: %s", snip(&r));
+    /* More requests than pool connections, one after the other: every one must work. */
+    for (int i = 0; i < 8; i++) {
+        TRY(GET(ppath(id, ""), i % 2 ? E.w1480 : E.r1480, &r));
+        CHECK(r.status == 200, "GET %d after the restart: %s", i, snip(&r));
+        CHECK(str_eq(js(r.json, "dossier_number"), p.dossier), "wrong placement: %s", snip(&r));
+    }
+    for (int i = 0; i < 2; i++) {
+        struct pl q = {new_dossier(), "1990-01-01", "1480", "2023-01-02", NULL, -1};
+        TRY(create_ok(E.w1480, &q, NULL, NULL));
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+struct test {
+    const char *name;
+    bool (*fn)(void);
+};
+
+static const struct test TESTS[] = {
+    {"healthz", t_healthz},
+    {"readyz", t_readyz},
+    {"auth_missing_token", t_auth_missing_token},
+    {"auth_wrong_token", t_auth_wrong_token},
+    {"create_minimal", t_create_minimal},
+    {"create_with_move_in", t_create_with_move_in},
+    {"get_placement", t_get_placement},
+    {"get_unknown", t_get_unknown},
+    {"read_role_cannot_write", t_read_role_cannot_write},
+    {"other_municipality_is_404", t_other_municipality_is_404},
+    {"create_for_other_municipality_403", t_create_for_other_municipality_403},
+    {"list_other_municipality_403", t_list_other_municipality_403},
+    {"read_star_sees_no_persons", t_read_star_sees_no_persons},
+    {"admin_sees_all", t_admin_sees_all},
+    {"search_scoped", t_search_scoped},
+    {"list_scope_and_order", t_list_scope_and_order},
+    {"list_pagination", t_list_pagination},
+    {"list_active_on", t_list_active_on},
+    {"list_bad_limit", t_list_bad_limit},
+    {"list_cursor_errors", t_list_cursor_errors},
+    {"move_in", t_move_in},
+    {"move_out", t_move_out},
+    {"move_out_each_reason", t_move_out_each_reason},
+    {"move_out_registered", t_move_out_registered},
+    {"malformed_json", t_malformed_json},
+    {"validation_fields", t_validation_fields},
+    {"person_mismatch", t_person_mismatch},
+    {"former_uam_from_person", t_former_uam_from_person},
+    {"overlap_in_scope", t_overlap_in_scope},
+    {"overlap_elsewhere", t_overlap_elsewhere},
+    {"sequential_transfer", t_sequential_transfer},
+    {"idempotent_replay", t_idempotent_replay},
+    {"idempotency_per_client", t_idempotency_per_client},
+    {"idempotent_move_in", t_idempotent_move_in},
+    {"idempotent_concurrent", t_idempotent_concurrent},
+    {"body_too_large", t_body_too_large},
+    {"concurrency_200", t_concurrency_200},
+    {"database_outage", t_database_outage}, /* keep last */
+};
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    char why[4400];
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        printf("not ok 1 - setup: curl_global_init failed\n0 passed, 1 failed\n");
+        return 1;
+    }
+    if (!load_env(why, sizeof why)) {
+        printf("not ok 1 - setup: %s\n0 passed, 1 failed\n", why);
+        free_env();
+        curl_global_cleanup();
+        return 1;
+    }
+    g_easy = curl_easy_init();
+    printf("1..%zu\n", ARRAY_LEN(TESTS));
+    int passed = 0, failed = 0;
+    for (size_t i = 0; i < ARRAY_LEN(TESTS); i++) {
+        g_why[0] = '\0';
+        double t0 = now_s();
+        bool ok = TESTS[i].fn();
+        double dt = now_s() - t0;
+        if (ok) {
+            printf("ok %zu - %s\n", i + 1, TESTS[i].name);
+            passed++;
+        } else {
+            for (char *p = g_why; *p; p++)
+                if ((unsigned char)*p < 0x20)
+                    *p = ' ';
+            printf("not ok %zu - %s: %s\n", i + 1, TESTS[i].name, g_why[0] ? g_why : "failed");
+            failed++;
+        }
+        if (dt > 5.0)
+            printf("# %s took %.1f s\n", TESTS[i].name, dt);
+        pool_drain();
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    curl_easy_cleanup(g_easy);
+    free(g_pool);
+    free_env();
+    curl_global_cleanup();
+    return failed > 0 ? 1 : 0;
+}
