@@ -164,19 +164,9 @@ void api_post(struct api_call *c, const char *op, json_t *args)
         size_t blen;
         const char *body = http_req_body(c->r, &blen);
         const char *path = http_req_path(c->r);
-        size_t plen = strlen(path);
-        char *buf = malloc(plen + blen + 8);
-        if (buf == NULL) {
-            free(args_text);
-            api_reply_error(c, 500, "internal", "out of memory", NULL);
-            return;
-        }
-        memcpy(buf, "POST\n", 5);
-        memcpy(buf + 5, path, plen);
-        buf[5 + plen] = '\n';
-        memcpy(buf + 6 + plen, body, blen);
-        token_sha256_hex(buf, 6 + plen + blen, hash);
-        free(buf);
+        const void *parts[4] = {"POST\n", path, "\n", body};
+        size_t lens[4] = {5, strlen(path), 1, blen};
+        token_sha256_hex_parts(parts, lens, 4, hash);
     }
     const char *params[6] = {op, c->client.id, c->client.scope, key, key ? hash : NULL, args_text};
     api_query(c, post_sql, 6, params);

@@ -140,8 +140,8 @@ int ctl_migrate(PGconn *pg, int argc, char **argv)
         return CTL_FAIL;
     }
     while ((e = readdir(dh)) != NULL && n < MAX_MIGRATIONS)
-        if (name_is_migration(e->d_name))
-            names[n++] = strdup(e->d_name);
+        if (name_is_migration(e->d_name) && (names[n] = strdup(e->d_name)) != NULL)
+            n++;
     closedir(dh);
     qsort(names, (size_t)n, sizeof names[0], cmp_names);
 

@@ -139,7 +139,7 @@ static void conn_reset(struct db_conn *c, const char *why)
             q->cb(DB_UNAVAILABLE, NULL, q->arg);
         query_free(q);
     }
-    struct timeval tv = {c->backoff_ms / 1000, (c->backoff_ms % 1000) * 1000};
+    struct timeval tv = {c->backoff_ms / 1000, (suseconds_t)(c->backoff_ms % 1000) * 1000};
     evtimer_add(c->retry, &tv);
     c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
     if (was_up && !pool_any_up(pool))

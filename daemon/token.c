@@ -42,8 +42,7 @@ bool token_generate(char *out)
     base64url_encode(raw, sizeof raw, enc);
     OPENSSL_cleanse(raw, sizeof raw);
     memcpy(out, TOKEN_PREFIX, 3);
-    memcpy(out + 3, enc, 43);
-    out[TOKEN_LEN] = '\0';
+    memcpy(out + 3, enc, 44); /* 43 characters and the NUL */
     OPENSSL_cleanse(enc, sizeof enc);
     return true;
 }
@@ -58,17 +57,36 @@ bool token_well_formed(const char *s, size_t len)
     return true;
 }
 
-void token_sha256_hex(const void *data, size_t len, char *out)
+static void hex_encode(const unsigned char *md, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++) {
+    for (size_t i = 0; i < n; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
     }
-    out[64] = '\0';
+    out[2 * n] = '\0';
+}
+
+void token_sha256_hex(const void *data, size_t len, char *out)
+{
+    const void *parts[1] = {data};
+    size_t lens[1] = {len};
+    token_sha256_hex_parts(parts, lens, 1, out);
+}
+
+void token_sha256_hex_parts(const void *const *parts, const size_t *lens, int n, char *out)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (int i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(ctx, parts[i], lens[i]) == 1;
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        memset(md, 0, sizeof md);
+    hex_encode(md, sizeof md, out);
 }
 
 void token_hash_hex(const char *token, size_t len, char *out)

@@ -19,5 +19,7 @@ void token_hash_hex(const char *token, size_t len, char *out);
 bool token_hash_equal(const char *a, const char *b);
 /* Hex SHA-256 of arbitrary bytes (request fingerprints). */
 void token_sha256_hex(const void *data, size_t len, char *out);
+/* The same over the concatenation of n parts, without copying them together. */
+void token_sha256_hex_parts(const void *const *parts, const size_t *lens, int n, char *out);
 
 #endif

@@ -73,13 +73,18 @@ rb_install_deps() {
 # ------------------------------------------------------------------- build
 
 # rb_build DIR [cmake args...] — configure and build in DIR (relative to the
-# repo root unless absolute).
+# repo root unless absolute). RB_BUILD_TARGETS (space-separated) limits the
+# build to those targets; RB_JOBS sets the parallelism (default: nproc).
 rb_build() {
-    local dir="$1"
+    local dir="$1" targets=()
     shift
     [[ "$dir" == /* ]] || dir="$RB_ROOT/$dir"
+    if [[ -n "${RB_BUILD_TARGETS:-}" ]]; then
+        read -r -a targets <<<"$RB_BUILD_TARGETS"
+        targets=(--target "${targets[@]}")
+    fi
     cmake -S "$RB_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" || return 1
-    cmake --build "$dir" -j "${RB_JOBS:-$(nproc 2>/dev/null || echo 2)}" || return 1
+    cmake --build "$dir" -j "${RB_JOBS:-$(nproc 2>/dev/null || echo 2)}" "${targets[@]}" || return 1
 }
 
 # ----------------------------------------------------------------- cluster
@@ -343,12 +348,16 @@ rb_conninfo() {
 # rb_client_token CTL CONF NAME ROLE SCOPE — prints a fresh token for client
 # NAME: rotates it, or adds it (with ROLE and SCOPE) when it does not exist.
 rb_client_token() {
-    local ctl="$1" conf="$2" name="$3" role="$4" scope="$5" out rc=0 token
-    out="$("$ctl" -c "$conf" client rotate --name "$name")" || rc=$?
+    local ctl="$1" conf="$2" name="$3" role="$4" scope="$5" out rc=0 token errf
+    errf="$(mktemp)"
+    out="$("$ctl" -c "$conf" client rotate --name "$name" 2>"$errf")" || rc=$?
     if ((rc == 3)); then
         rc=0
         out="$("$ctl" -c "$conf" client add --name "$name" --role "$role" --scope "$scope")" || rc=$?
+    else
+        cat "$errf" >&2
     fi
+    rm -f "$errf"
     ((rc == 0)) || rb_die "reimbursectl client rotate/add --name $name failed (exit $rc)"
     token="$(printf '%s\n' "$out" | tail -n 1)"
     [[ -n "$token" ]] || rb_die "reimbursectl printed no token for $name"
