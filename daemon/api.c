@@ -37,10 +37,10 @@ static const struct route routes[] = {
     {EVHTTP_REQ_POST, "/v1/placements/{id}/move-out", ROLE_WRITE, true, api_placement_move_out},
 };
 
-static const char auth_sql[] = "SELECT id, name, role, scope, token_sha256 "
-                               "FROM api.client_by_token($1)";
-static const char post_sql[] =
-    "SELECT status, body, location FROM api.post($1, $2, $3, $4, $5, $6)";
+static const struct db_stmt auth_stmt = {
+    "rb_auth", "SELECT id, name, role, scope, token_sha256 FROM api.client_by_token($1)", 1};
+static const struct db_stmt post_stmt = {
+    "rb_post", "SELECT status, body, location FROM api.post($1, $2, $3, $4, $5, $6)", 6};
 
 struct api *api_new(struct db_pool *pool, const struct rb_config *cfg)
 {
@@ -143,9 +143,9 @@ static void on_response_row(enum db_status st, const PGresult *res, void *arg)
     http_reply(r, status, body, (size_t)PQgetlength(res, 0, 1), location, 0);
 }
 
-void api_query(struct api_call *c, const char *sql, int nparams, const char *const *params)
+void api_query(struct api_call *c, const struct db_stmt *stmt, const char *const *params)
 {
-    enum db_status st = db_submit(c->api->pool, sql, nparams, params, on_response_row, c);
+    enum db_status st = db_submit(c->api->pool, stmt, params, on_response_row, c);
     if (st != DB_OK)
         reply_db_status(c, st);
 }
@@ -169,7 +169,7 @@ void api_post(struct api_call *c, const char *op, json_t *args)
         token_sha256_hex_parts(parts, lens, 4, hash);
     }
     const char *params[6] = {op, c->client.id, c->client.scope, key, key ? hash : NULL, args_text};
-    api_query(c, post_sql, 6, params);
+    api_query(c, &post_stmt, params);
     free(args_text);
 }
 
@@ -306,7 +306,7 @@ static void authenticate(struct api_call *c)
     }
     token_hash_hex(auth + 7, strlen(auth + 7), hash);
     const char *params[1] = {hash};
-    enum db_status st = db_submit(c->api->pool, auth_sql, 1, params, on_client, c);
+    enum db_status st = db_submit(c->api->pool, &auth_stmt, params, on_client, c);
     if (st != DB_OK)
         reply_db_status(c, st);
 }

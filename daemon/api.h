@@ -39,7 +39,7 @@ bool api_client_all_scope(const struct api_client *c);
 /* Runs api.post(op, …) with args as the operation's input, and replies with its answer. */
 void api_post(struct api_call *c, const char *op, json_t *args);
 /* Runs a statement returning one row (status, body, location) and replies with it. */
-void api_query(struct api_call *c, const char *sql, int nparams, const char *const *params);
+void api_query(struct api_call *c, const struct db_stmt *stmt, const char *const *params);
 void api_reply_error(struct api_call *c, int status, const char *code, const char *message,
                      const char *field);
 void api_reply_jc(struct api_call *c, const struct jc_error *err);

@@ -13,9 +13,11 @@
 
 #define DOSSIER_MAX 32
 
-static const char get_sql[] = "SELECT status, body, location FROM api.placement_get($1, $2)";
-static const char list_sql[] =
-    "SELECT status, body, location FROM api.placement_list($1, $2, $3, $4, $5)";
+static const struct db_stmt get_stmt = {
+    "rb_placement_get", "SELECT status, body, location FROM api.placement_get($1, $2)", 2};
+static const struct db_stmt list_stmt = {
+    "rb_placement_list",
+    "SELECT status, body, location FROM api.placement_list($1, $2, $3, $4, $5)", 5};
 
 static const char *const move_out_reasons[] = {
     "other_municipality", "left_country", "own_housing", "registered", "deceased", "other", NULL};
@@ -104,7 +106,7 @@ void api_placement_get(struct api_call *c)
         return;
     }
     const char *params[2] = {c->client.scope, c->path_id};
-    api_query(c, get_sql, 2, params);
+    api_query(c, &get_stmt, params);
 }
 
 /* Builds the operation's input from the body and the placement id in the path. */
@@ -240,6 +242,6 @@ void api_placement_list(struct api_call *c)
         muni = c->client.scope;
     }
     const char *params[5] = {c->client.scope, muni, lq.active_on, lq.cursor, limit};
-    api_query(c, list_sql, 5, params);
+    api_query(c, &list_stmt, params);
     evhttp_clear_headers(&q);
 }

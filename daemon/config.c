@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STRING, K_INT, K_LONG, K_LEVEL };
+enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL };
 
 struct key {
     const char *name;
@@ -29,6 +29,7 @@ static const struct key keys[] = {
     {"db", K_STRING, OFF(db), 0, 0},
     {"db_admin", K_STRING, OFF(db_admin), 0, 0},
     {"db_pool_size", K_INT, OFF(db_pool_size), 1, 256},
+    {"db_prepared", K_BOOL, OFF(db_prepared), 0, 0},
     {"db_queue_max", K_INT, OFF(db_queue_max), 0, 1000000},
     {"max_body_bytes", K_LONG, OFF(max_body_bytes), 256, 1L << 30},
     {"max_header_bytes", K_LONG, OFF(max_header_bytes), 1024, 1L << 20},
@@ -44,6 +45,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->listen = strdup("127.0.0.1");
     cfg->port = 8443;
     cfg->db_pool_size = 4;
+    cfg->db_prepared = true;
     cfg->db_queue_max = 1024;
     cfg->max_body_bytes = 1L << 20;
     cfg->max_header_bytes = 16384;
@@ -117,6 +119,16 @@ static const char *set_value(struct rb_config *cfg, const struct key *k, const c
         if (!parse_number(v, k->min, k->max, &n))
             return "not an integer in range";
         *(long *)(void *)field = n;
+        return NULL;
+    case K_BOOL:
+        if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+            strcmp(v, "1") == 0)
+            *(bool *)(void *)field = true;
+        else if (strcmp(v, "off") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
+                 strcmp(v, "0") == 0)
+            *(bool *)(void *)field = false;
+        else
+            return "must be on or off";
         return NULL;
     case K_LEVEL:
         if (!log_level_parse(v, &level))

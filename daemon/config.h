@@ -13,6 +13,7 @@ struct rb_config {
     char *db;       /* libpq conninfo of the daemon's role */
     char *db_admin; /* libpq conninfo of the owner role (migrations) */
     int db_pool_size;
+    bool db_prepared; /* named prepared statements; off behind pgbouncer < 1.21 */
     int db_queue_max; /* requests that may wait for a connection */
     long max_body_bytes;
     long max_header_bytes;

@@ -11,12 +11,13 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000
+#define MAX_PREPARED 64
 
 enum conn_state { C_DOWN, C_CONNECTING, C_SETUP, C_IDLE, C_BUSY };
 
 struct db_query {
     struct db_query *next;
-    const char *sql;
+    const struct db_stmt *stmt; /* NULL for the connection's setup statement */
     int nparams;
     char **params;
     db_cb cb;
@@ -36,6 +37,9 @@ struct db_conn {
     int backoff_ms;
     struct db_query *q;
     PGresult *res;
+    bool preparing; /* the result in progress is PQsendPrepare's */
+    int nprepared;
+    const struct db_stmt *prepared[MAX_PREPARED];
 };
 
 struct db_pool {
@@ -45,6 +49,7 @@ struct db_pool {
     struct db_conn *conns;
     struct db_query *head, *tail;
     int waiting, queue_max, timeout_s;
+    bool use_prepared;
     unsigned long long errors;
     struct event *sweep;
     char setup_sql[128];
@@ -131,6 +136,8 @@ static void conn_reset(struct db_conn *c, const char *why)
         PQclear(c->res);
     c->res = NULL;
     c->state = C_DOWN;
+    c->preparing = false;
+    c->nprepared = 0;
     if (c->q != NULL) {
         struct db_query *q = c->q;
         c->q = NULL;
@@ -161,16 +168,33 @@ static void conn_start(struct db_conn *c)
     conn_arm(c, EV_WRITE);
 }
 
-/* Sends the statement of c->q; arms EV_WRITE while libpq still has bytes to flush. */
+static bool conn_has_prepared(const struct db_conn *c, const struct db_stmt *stmt)
+{
+    for (int i = 0; i < c->nprepared; i++)
+        if (c->prepared[i] == stmt)
+            return true;
+    return false;
+}
+
+/* Sends the statement of c->q (preparing it first on this connection when needed); arms EV_WRITE
+ * while libpq still has bytes to flush. */
 static void conn_send(struct db_conn *c)
 {
     struct db_query *q = c->q;
+    const struct db_stmt *st = q->stmt;
+    const char *const *params = (const char *const *)q->params;
     int ok;
-    if (q->cb == NULL) /* internal setup statement: simple protocol, several statements */
-        ok = PQsendQuery(c->pg, q->sql);
-    else
-        ok = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
-                               NULL, NULL, 0);
+    if (st == NULL)
+        ok = PQsendQuery(c->pg, c->pool->setup_sql);
+    else if (!c->pool->use_prepared)
+        ok = PQsendQueryParams(c->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
+    else if (conn_has_prepared(c, st))
+        ok = PQsendQueryPrepared(c->pg, st->name, st->nparams, params, NULL, NULL, 0);
+    else if (c->nprepared < MAX_PREPARED) {
+        ok = PQsendPrepare(c->pg, st->name, st->sql, st->nparams, NULL);
+        c->preparing = true;
+    } else
+        ok = PQsendQueryParams(c->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
     if (!ok) {
         conn_reset(c, "send failed");
         return;
@@ -191,7 +215,6 @@ static void conn_setup(struct db_conn *c)
         conn_reset(c, "setup failed");
         return;
     }
-    q->sql = c->pool->setup_sql;
     c->state = C_SETUP;
     c->q = q;
     conn_send(c);
@@ -223,9 +246,19 @@ static void conn_complete(struct db_conn *c)
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
 
-    c->q = NULL;
     c->res = NULL;
-    if (q->cb == NULL) { /* setup finished */
+    if (c->preparing) {
+        c->preparing = false;
+        if (ok) {
+            c->prepared[c->nprepared++] = q->stmt;
+            PQclear(res);
+            conn_send(c);
+            return;
+        }
+        /* fall through: the prepare's error is the statement's error */
+    }
+    c->q = NULL;
+    if (q->stmt == NULL) { /* setup finished */
         query_free(q);
         PQclear(res);
         if (!ok) {
@@ -347,7 +380,7 @@ static void pool_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size, int queue_max,
-                            int timeout_s)
+                            int timeout_s, bool prepared)
 {
     struct db_pool *pool = calloc(1, sizeof *pool);
     if (pool == NULL)
@@ -356,6 +389,7 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int s
     pool->size = size;
     pool->queue_max = queue_max;
     pool->timeout_s = timeout_s;
+    pool->use_prepared = prepared;
     pool->conninfo = strdup(conninfo);
     snprintf(pool->setup_sql, sizeof pool->setup_sql,
              "SET application_name = 'reimbursed'; SET statement_timeout = %d", timeout_s * 1000);
@@ -412,7 +446,7 @@ void db_pool_free(struct db_pool *pool)
     free(pool);
 }
 
-enum db_status db_submit(struct db_pool *pool, const char *sql, int nparams,
+enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
                          const char *const *params, db_cb cb, void *arg)
 {
     if (!pool_any_up(pool))
@@ -422,7 +456,8 @@ enum db_status db_submit(struct db_pool *pool, const char *sql, int nparams,
     struct db_query *q = calloc(1, sizeof *q);
     if (q == NULL)
         return DB_BUSY;
-    q->sql = sql;
+    int nparams = stmt->nparams;
+    q->stmt = stmt;
     q->cb = cb;
     q->arg = arg;
     q->params = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof *q->params);

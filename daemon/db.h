@@ -25,13 +25,21 @@ struct db_pool_stats {
 
 struct db_pool;
 
+/* A statement the daemon runs; static for the life of the process. With prepared statements on,
+ * each connection prepares it under `name` the first time it runs it. */
+struct db_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+};
+
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size, int queue_max,
-                            int timeout_s);
+                            int timeout_s, bool prepared);
 /* Fails every waiting request with DB_UNAVAILABLE and closes every connection. */
 void db_pool_free(struct db_pool *pool);
 /* Queues one parameterised statement. Params are copied. On anything but DB_OK the callback will
  * not be called and the caller answers at once. */
-enum db_status db_submit(struct db_pool *pool, const char *sql, int nparams,
+enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
                          const char *const *params, db_cb cb, void *arg);
 bool db_pool_ready(const struct db_pool *pool);
 void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out);

@@ -167,7 +167,7 @@ int main(int argc, char **argv)
         goto fail;
     }
     d.pool = db_pool_new(d.base, conninfo, d.cfg.db_pool_size, d.cfg.db_queue_max,
-                         d.cfg.request_timeout_s);
+                         d.cfg.request_timeout_s, d.cfg.db_prepared);
     free(conninfo);
     d.api = d.pool ? api_new(d.pool, &d.cfg) : NULL;
     if (d.api == NULL) {

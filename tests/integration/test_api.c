@@ -1798,10 +1798,10 @@ static bool t_body_too_large(void)
     len += n;
     memcpy(big + len, "\"}", 3);
     len += 2;
-    /* Once with "Expect: 100-continue" (curl's default for big bodies), then ten times without
+    /* Once with "Expect: 100-continue" (curl's default for big bodies), then twenty times without
      * it: the daemon must read (or drain) enough that the client sees the 413 rather than a
      * connection reset, every time. */
-    for (int attempt = 0; attempt < 11; attempt++) {
+    for (int attempt = 0; attempt < 21; attempt++) {
         bool expect100 = attempt == 0;
         struct resp r;
         http_ex("POST", "/v1/placements", E.w1480, big, len, NULL, expect100, &r);
