@@ -1,14 +1,16 @@
 /* test_api: integration tests of reimbursed's HTTPS JSON API (DESIGN.md sections 2, 3 and 5).
  *
  * Reads $RB_FIXTURE/env (KEY=VALUE lines: RB_URL, RB_CA, RB_TOKEN_ADMIN, RB_TOKEN_W1480,
- * RB_TOKEN_W1481, RB_TOKEN_R1480, RB_TOKEN_RSTAR, RB_PG_STOP_CMD, RB_PG_START_CMD), runs every
+ * RB_TOKEN_W1481, RB_TOKEN_R1480, RB_TOKEN_RSTAR, RB_PG_STOP_CMD, RB_PG_START_CMD; optional
+ * RB_DAEMON_PID, to check that the daemon survives the database outage), runs every
  * test in order in this one process and prints `ok N - name` or `not ok N - name: reason`, then
  * `P passed, F failed`; the exit status is non-zero when any test failed.
  *
  * The database is shared between runs and never reset: every test creates its own people with
  * fresh random dossier numbers and assumes nothing about what else is stored. TLS is verified
  * against RB_CA (peer and host). The database-outage test stops and restarts PostgreSQL and runs
- * last; it always restarts the database, whatever its assertions found.
+ * last; it always restarts the database, whatever its assertions found (the commands' output goes
+ * to $RB_FIXTURE/test_api-pg.log).
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -1798,17 +1800,22 @@ static bool t_body_too_large(void)
     len += n;
     memcpy(big + len, "\"}", 3);
     len += 2;
-    /* Once with "Expect: 100-continue" (curl's default for big bodies), then twenty times without
-     * it: the daemon must read (or drain) enough that the client sees the 413 rather than a
-     * connection reset, every time. */
-    for (int attempt = 0; attempt < 21; attempt++) {
-        bool expect100 = attempt == 0;
+    /* With "Expect: 100-continue" (curl's default for big bodies) the 413 comes before any of the
+     * body is sent, every time. Without it the daemon still refuses at once, without reading the
+     * body (no lingering close: a huge body is never drained), so the client sees the 413 or, when
+     * its own send races the close, a reset; either way nothing is written and the daemon serves
+     * the next request. */
+    for (int attempt = 0; attempt < 11; attempt++) {
+        bool expect100 = attempt < 5;
         struct resp r;
         http_ex("POST", "/v1/placements", E.w1480, big, len, NULL, expect100, &r);
-        CHECK(r.status == 413,
-              "%s Expect: 100-continue (attempt %d): expected 413, got HTTP %ld (curl: %s): %s",
-              expect100 ? "with" : "without", attempt, r.status,
-              r.cc == CURLE_OK ? "ok" : r.curl_err, snip(&r));
+        if (expect100)
+            CHECK(r.status == 413, "with Expect: 100-continue (attempt %d): expected 413, got %ld",
+                  attempt, r.status);
+        else
+            CHECK(r.status == 413 || r.status == 0,
+                  "without Expect (attempt %d): expected 413 or a reset, got HTTP %ld", attempt,
+                  r.status);
         struct resp h;
         TRY(GET("/healthz", NULL, &h));
         EXPECT_STATUS(&h, 200);
