@@ -134,6 +134,8 @@ int ctl_migrate(PGconn *pg, int argc, char **argv)
             return CTL_USAGE;
         dir = optarg;
     }
+    if (dir == NULL)
+        return CTL_USAGE;
     DIR *dh = opendir(dir);
     if (dh == NULL) {
         fprintf(stderr, "reimbursectl: cannot open %s: %s\n", dir, strerror(errno));

@@ -184,17 +184,18 @@ static void conn_send(struct db_conn *c)
     const struct db_stmt *st = q->stmt;
     const char *const *params = (const char *const *)q->params;
     int ok;
-    if (st == NULL)
+    bool named = st != NULL && c->pool->use_prepared &&
+                 (conn_has_prepared(c, st) || c->nprepared < MAX_PREPARED);
+    if (st == NULL) {
         ok = PQsendQuery(c->pg, c->pool->setup_sql);
-    else if (!c->pool->use_prepared)
+    } else if (!named) {
         ok = PQsendQueryParams(c->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
-    else if (conn_has_prepared(c, st))
+    } else if (conn_has_prepared(c, st)) {
         ok = PQsendQueryPrepared(c->pg, st->name, st->nparams, params, NULL, NULL, 0);
-    else if (c->nprepared < MAX_PREPARED) {
+    } else {
         ok = PQsendPrepare(c->pg, st->name, st->sql, st->nparams, NULL);
         c->preparing = true;
-    } else
-        ok = PQsendQueryParams(c->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0);
+    }
     if (!ok) {
         conn_reset(c, "send failed");
         return;

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -41,8 +42,7 @@ bool token_generate(char *out)
         return false;
     base64url_encode(raw, sizeof raw, enc);
     OPENSSL_cleanse(raw, sizeof raw);
-    memcpy(out, TOKEN_PREFIX, 3);
-    memcpy(out + 3, enc, 44); /* 43 characters and the NUL */
+    snprintf(out, TOKEN_LEN + 1, "%s%.43s", TOKEN_PREFIX, enc);
     OPENSSL_cleanse(enc, sizeof enc);
     return true;
 }
@@ -52,7 +52,7 @@ bool token_well_formed(const char *s, size_t len)
     if (len != TOKEN_LEN || memcmp(s, TOKEN_PREFIX, 3) != 0)
         return false;
     for (size_t i = 3; i < len; i++)
-        if (memchr(b64url, s[i], 64) == NULL || s[i] == '\0')
+        if (s[i] == '\0' || strchr(b64url, s[i]) == NULL)
             return false;
     return true;
 }
