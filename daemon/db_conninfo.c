@@ -1,6 +1,8 @@
 /* db_conninfo: rewrite a conninfo so that connecting never needs DNS. */
 #include "db_conninfo.h"
 
+#include "strbuf.h"
+
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netdb.h>
@@ -10,49 +12,19 @@
 #include <string.h>
 #include <sys/socket.h>
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *np = realloc(b->p, cap);
-        if (np == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
 /* key='value' with the conninfo quoting rules (backslash before ' and \). */
-static void sb_kv(struct sbuf *b, const char *key, const char *val)
+static void kv_add(struct strbuf *b, const char *key, const char *val)
 {
     if (b->len > 0)
-        sb_str(b, " ");
-    sb_str(b, key);
-    sb_str(b, "='");
+        strbuf_str(b, " ");
+    strbuf_str(b, key);
+    strbuf_str(b, "='");
     for (const char *c = val; *c != '\0'; c++) {
         if (*c == '\'' || *c == '\\')
-            sb_str(b, "\\");
-        sb_add(b, c, 1);
+            strbuf_str(b, "\\");
+        strbuf_add(b, c, 1);
     }
-    sb_str(b, "'");
+    strbuf_str(b, "'");
 }
 
 static bool is_numeric(const char *h)
@@ -62,7 +34,7 @@ static bool is_numeric(const char *h)
 }
 
 /* Appends the address for one host entry: empty for a socket directory, else numeric. */
-static bool resolve_one(struct sbuf *addrs, const char *h, char *err, size_t errlen)
+static bool resolve_one(struct strbuf *addrs, const char *h, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL;
     char ip[INET6_ADDRSTRLEN];
@@ -70,7 +42,7 @@ static bool resolve_one(struct sbuf *addrs, const char *h, char *err, size_t err
     if (h[0] == '\0' || h[0] == '/' || h[0] == '@')
         return true;
     if (is_numeric(h)) {
-        sb_str(addrs, h);
+        strbuf_str(addrs, h);
         return true;
     }
     memset(&hints, 0, sizeof hints);
@@ -86,7 +58,7 @@ static bool resolve_one(struct sbuf *addrs, const char *h, char *err, size_t err
                         : (const void *)&((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr;
     inet_ntop(res->ai_family, a, ip, sizeof ip);
     freeaddrinfo(res);
-    sb_str(addrs, ip);
+    strbuf_str(addrs, ip);
     return true;
 }
 
@@ -94,7 +66,7 @@ char *db_conninfo_resolve(const char *conninfo, char *err, size_t errlen)
 {
     char *perr = NULL;
     const char *host = NULL, *hostaddr = NULL;
-    struct sbuf out = {0}, addrs = {0};
+    struct strbuf out = {0}, addrs = {0};
     bool ok = true;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
 
@@ -123,16 +95,16 @@ char *db_conninfo_resolve(const char *conninfo, char *err, size_t errlen)
     bool first = true;
     for (char *h = hosts ? strsep(&rest, ",") : NULL; h != NULL && ok; h = strsep(&rest, ",")) {
         if (!first)
-            sb_str(&addrs, ",");
+            strbuf_str(&addrs, ",");
         first = false;
         ok = resolve_one(&addrs, h, err, errlen);
     }
     free(hosts);
     for (PQconninfoOption *o = opts; ok && o->keyword != NULL; o++)
         if (o->val != NULL)
-            sb_kv(&out, o->keyword, o->val);
+            kv_add(&out, o->keyword, o->val);
     if (ok && addrs.len > 0 && strspn(addrs.p, ",") != addrs.len)
-        sb_kv(&out, "hostaddr", addrs.p);
+        kv_add(&out, "hostaddr", addrs.p);
     PQconninfoFree(opts);
     free(addrs.p);
     if (!ok || out.oom || addrs.oom) {

@@ -16,6 +16,10 @@ static void usage(FILE *f)
             "  client rotate --name N                  new token, the old one stops working\n"
             "  client revoke --name N\n"
             "  client list\n"
+            "  rates list\n"
+            "  rates index --code C --from DATE --factor F --round KRONOR\n"
+            "                                          a new row: the rate before DATE × F\n"
+            "  accrue --through DATE                   the convergent accrual run\n"
             "Without -c the standard libpq environment (PGHOST, PGPORT, ...) is used.\n"
             "With -c, migrate uses the db_admin key; other commands use db_admin if set, else db.\n"
             "New tokens are printed alone on the last line of the output.\n");
@@ -64,7 +68,8 @@ int main(int argc, char **argv)
         }
         conninfo = cfg.db_admin ? cfg.db_admin : cfg.db ? cfg.db : "";
     }
-    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "client") != 0) {
+    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "client") != 0 && strcmp(cmd, "rates") != 0 &&
+        strcmp(cmd, "accrue") != 0) {
         fprintf(stderr, "reimbursectl: unknown command '%s'\n", cmd);
         usage(stderr);
         config_free(&cfg);
@@ -80,8 +85,12 @@ int main(int argc, char **argv)
     PQclear(PQexec(pg, "SET client_min_messages = warning"));
     if (strcmp(cmd, "migrate") == 0)
         rc = ctl_migrate(pg, argc - optind, argv + optind);
-    else
+    else if (strcmp(cmd, "client") == 0)
         rc = ctl_client(pg, argc - optind, argv + optind);
+    else if (strcmp(cmd, "rates") == 0)
+        rc = ctl_rates(pg, argc - optind, argv + optind);
+    else
+        rc = ctl_accrue(pg, argc - optind, argv + optind);
     PQfinish(pg);
     config_free(&cfg);
     return rc;

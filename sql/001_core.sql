@@ -93,6 +93,7 @@ CREATE TABLE placement_events (
     value        text,
     reason       text,
     client_id    bigint REFERENCES clients,
+    show_client  boolean NOT NULL DEFAULT true, -- false in other municipalities' histories
     recorded_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX placement_events_placement ON placement_events (placement_id, id);

@@ -104,7 +104,8 @@ CREATE FUNCTION api.placement_json(p_id bigint) RETURNS json
             SELECT json_agg(json_build_object(
                        'type', e.type, 'effective', e.effective, 'field', e.field,
                        'value', e.value, 'recorded_at', api.ts(e.recorded_at),
-                       'client', c.name, 'reason', e.reason) ORDER BY e.id)
+                       'client', CASE WHEN e.show_client THEN c.name END,
+                       'reason', e.reason) ORDER BY e.id)
               FROM placement_events e LEFT JOIN clients c ON c.id = e.client_id
              WHERE e.placement_id = p.id), '[]'::json))
       FROM placements p JOIN persons per ON per.id = p.person_id
@@ -140,7 +141,9 @@ BEGIN
     INSERT INTO placements (person_id, municipality, assigned_on, moved_in_on)
     VALUES (person, muni, (a->>'assigned_on')::date, (a->>'moved_in_on')::date)
     RETURNING * INTO pl;
-    PERFORM api.event_add(pl, 'assigned', pl.assigned_on, p_client);
+    PERFORM api.event_add(pl, 'assigned', pl.assigned_on, p_client, NULL, 'person',
+        (SELECT json_build_object('birth_date', birth_date, 'former_uam', former_uam)::text
+           FROM persons WHERE id = person));
     IF pl.moved_in_on IS NOT NULL THEN
         PERFORM api.event_add(pl, 'moved_in', pl.moved_in_on, p_client);
     END IF;

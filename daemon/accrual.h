@@ -1,0 +1,104 @@
+/* accrual: the compensation rules as code. Pure: no I/O, no allocation, no clock.
+ *
+ * Given one placement's facts, the person's birth date and former-UAM flag, and the rate
+ * schedule, computes what is owed per calendar month and code through a given day, by interval
+ * arithmetic: the days in housing are split at the 18th birthday, at rate boundaries and at month
+ * boundaries. DESIGN.md section 2 is the specification; each open question it names lives behind
+ * one function here (accrual_housing_start/end for which days count, accrual_adult_from for the
+ * 18-year switch). */
+#ifndef RB_ACCRUAL_H
+#define RB_ACCRUAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum accrual_code {
+    ACCRUAL_ALLOCATION_PLACE = 0,
+    ACCRUAL_MOVE_IN,
+    ACCRUAL_DAY_CHILD,
+    ACCRUAL_DAY_ADULT,
+    ACCRUAL_DAY_FORMER_UAM,
+    ACCRUAL_CODES
+};
+
+#define ACCRUAL_NO_DAY INT32_MIN /* an absent date */
+#define ACCRUAL_OPEN INT32_MAX   /* an open end */
+
+/* One row of the schedule for one code: the amount holds on [from, to). A row with
+ * has_amount == false ends the rate (no rate in force on those days). Rows of one code are
+ * sorted by `from` and do not overlap; days before the first row have no rate. */
+struct accrual_rate {
+    int32_t from;
+    int32_t to; /* exclusive; ACCRUAL_OPEN for the last row */
+    bool has_amount;
+    int64_t amount_ore;
+};
+
+struct accrual_schedule {
+    const struct accrual_rate *rows[ACCRUAL_CODES];
+    size_t n[ACCRUAL_CODES];
+};
+
+/* Dates are civil day numbers (civil_date.h); ACCRUAL_NO_DAY where absent. */
+struct accrual_facts {
+    int32_t assigned_on;
+    int32_t moved_in_on;
+    int32_t moved_out_on;
+    int32_t registered_on;
+    int32_t birth_date;
+    bool former_uam;
+};
+
+struct accrual_line {
+    int32_t month; /* first day of the calendar month */
+    enum accrual_code code;
+    int32_t days; /* 0 for MOVE_IN and ALLOCATION_PLACE */
+    int64_t amount_ore;
+};
+
+enum accrual_status {
+    ACCRUAL_OK = 0,
+    ACCRUAL_NO_RATE,     /* a day with no rate in force: err.day and err.code name it */
+    ACCRUAL_IMPLAUSIBLE, /* dates that cannot be right: err.message says which */
+    ACCRUAL_TOO_MANY,    /* the output array is too small */
+};
+
+struct accrual_error {
+    int32_t day;
+    enum accrual_code code;
+    char message[96];
+};
+
+/* The day the mass-influx directive took effect (2022-03-04): no assignment is plausible before. */
+int32_t accrual_directive_start(void);
+const char *accrual_code_name(enum accrual_code code);
+bool accrual_code_parse(const char *s, enum accrual_code *out);
+
+/* Days in housing are [start, end): start = max(moved_in, assigned); end = min(moved_out,
+ * registered), open when both are absent. No move-in means no days (start == end). */
+int32_t accrual_housing_start(const struct accrual_facts *f);
+int32_t accrual_housing_end(const struct accrual_facts *f);
+/* The first day on which the person counts as an adult: the 18th birthday (29 February → 1 March
+ * in a common year). */
+int32_t accrual_adult_from(int32_t birth_date);
+
+/* The amount of `code` in force on `day`, or false when none is. */
+bool accrual_rate_on(const struct accrual_schedule *s, enum accrual_code code, int32_t day,
+                     int64_t *amount_ore);
+
+/* Everything owed for the placement through `through` (inclusive), as lines sorted by month then
+ * code, with one line per (month, code) and no zero-day lines. At most `cap` lines are written;
+ * *n gets the count. On an error nothing in `out` is meaningful and err says why. */
+enum accrual_status accrual_compute(const struct accrual_facts *f, const struct accrual_schedule *s,
+                                    int32_t through, struct accrual_line *out, size_t cap,
+                                    size_t *n, struct accrual_error *err);
+
+/* What one allocation decision accrues: `places` × the ALLOCATION_PLACE rate on `decided_on`,
+ * in the month of `decided_on`; nothing when decided_on is after `through`. */
+enum accrual_status accrual_allocation(int32_t decided_on, int64_t places,
+                                       const struct accrual_schedule *s, int32_t through,
+                                       struct accrual_line *out, size_t *n,
+                                       struct accrual_error *err);
+
+#endif

@@ -1,0 +1,671 @@
+/* accrual_run: for each municipality, in one transaction under a transaction-level advisory lock,
+ * recompute what is owed for every placement whose facts changed or whose days reach into the
+ * new period, subtract what is posted, and post the differences as one journal per service month.
+ * Only the rules (accrual.c) decide amounts; this file moves rows. */
+#include "accrual_run.h"
+
+#include "accrual.h"
+#include "civil_date.h"
+#include "log.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LINES 1024 /* per placement: 4 codes × 250 months */
+
+struct schedule {
+    struct accrual_rate *rows[ACCRUAL_CODES];
+    size_t n[ACCRUAL_CODES];
+    struct accrual_schedule view;
+};
+
+struct delta {
+    long long placement_id; /* 0 for an allocation */
+    long long allocation_id;
+    int32_t month;
+    enum accrual_code code;
+    int64_t amount;
+};
+
+struct deltas {
+    struct delta *v;
+    size_t n, cap;
+};
+
+struct posted {
+    long long id;
+    int32_t month;
+    enum accrual_code code;
+    int64_t amount;
+};
+
+struct run {
+    PGconn *pg;
+    const char *run_id;
+    const char *through_text;
+    int32_t through;
+    struct schedule sched;
+    json_t *parked, *totals, *munis, *errors;
+    long long lines;
+};
+
+static bool res_ok(PGconn *pg, PGresult *res, const char *what, char *err, size_t errlen)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return true;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    snprintf(err, errlen, "%s: %s", what, msg ? msg : PQerrorMessage(pg));
+    return false;
+}
+
+/* Runs a statement and keeps the result only when it succeeded. */
+static PGresult *exec(PGconn *pg, const char *sql, int n, const char *const *params,
+                      const char *what, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+    if (!res_ok(pg, res, what, err, errlen)) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static bool exec_ok(PGconn *pg, const char *sql, int n, const char *const *params, const char *what,
+                    char *err, size_t errlen)
+{
+    PGresult *res = exec(pg, sql, n, params, what, err, errlen);
+    PQclear(res);
+    return res != NULL;
+}
+
+static int32_t date_of(const PGresult *res, int row, int col)
+{
+    int32_t d;
+    if (PQgetisnull(res, row, col))
+        return ACCRUAL_NO_DAY;
+    const char *s = PQgetvalue(res, row, col);
+    return civil_parse(s, strlen(s), &d) ? d : ACCRUAL_NO_DAY;
+}
+
+static void schedule_free(struct schedule *s)
+{
+    for (int c = 0; c < ACCRUAL_CODES; c++)
+        free(s->rows[c]);
+}
+
+static bool schedule_load(PGconn *pg, struct schedule *s, char *err, size_t errlen)
+{
+    PGresult *res = exec(pg,
+                         "SELECT code, valid_from, valid_to, amount_ore FROM rate_schedule "
+                         "ORDER BY code, valid_from",
+                         0, NULL, "reading the rate schedule", err, errlen);
+    if (res == NULL)
+        return false;
+    memset(s, 0, sizeof *s);
+    int rows = PQntuples(res);
+    for (int c = 0; c < ACCRUAL_CODES; c++) {
+        s->rows[c] = calloc((size_t)rows + 1, sizeof *s->rows[c]);
+        if (s->rows[c] == NULL) {
+            PQclear(res);
+            snprintf(err, errlen, "out of memory");
+            return false;
+        }
+    }
+    for (int i = 0; i < rows; i++) {
+        enum accrual_code code;
+        if (!accrual_code_parse(PQgetvalue(res, i, 0), &code))
+            continue;
+        struct accrual_rate *r = &s->rows[code][s->n[code]++];
+        r->from = date_of(res, i, 1);
+        r->to = PQgetisnull(res, i, 2) ? ACCRUAL_OPEN : date_of(res, i, 2);
+        r->has_amount = !PQgetisnull(res, i, 3);
+        r->amount_ore = r->has_amount ? strtoll(PQgetvalue(res, i, 3), NULL, 10) : 0;
+    }
+    PQclear(res);
+    for (int c = 0; c < ACCRUAL_CODES; c++) {
+        s->view.rows[c] = s->rows[c];
+        s->view.n[c] = s->n[c];
+    }
+    return true;
+}
+
+static bool deltas_push(struct deltas *d, struct delta x)
+{
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 1024;
+        struct delta *nv = realloc(d->v, cap * sizeof *nv);
+        if (nv == NULL)
+            return false;
+        d->v = nv;
+        d->cap = cap;
+    }
+    d->v[d->n++] = x;
+    return true;
+}
+
+static int posted_cmp(const void *pa, const void *pb)
+{
+    const struct posted *a = pa, *b = pb;
+    if (a->month != b->month)
+        return a->month < b->month ? -1 : 1;
+    return (int)a->code - (int)b->code;
+}
+
+/* owed (sorted by month, code) against posted (sorted the same way): the differences. */
+static bool diff_lines(const struct accrual_line *owed, size_t no, const struct posted *posted,
+                       size_t np, long long placement_id, long long allocation_id,
+                       struct deltas *out)
+{
+    size_t i = 0, j = 0;
+    while (i < no || j < np) {
+        int c = i == no ? 1
+                : j == np
+                    ? -1
+                    : posted_cmp(&(struct posted){0, owed[i].month, owed[i].code, 0}, &posted[j]);
+        struct delta d = {placement_id, allocation_id, 0, 0, 0};
+        if (c < 0) {
+            d.month = owed[i].month;
+            d.code = owed[i].code;
+            d.amount = owed[i++].amount_ore;
+        } else if (c > 0) {
+            d.month = posted[j].month;
+            d.code = posted[j].code;
+            d.amount = -posted[j++].amount;
+        } else {
+            d.month = owed[i].month;
+            d.code = owed[i].code;
+            d.amount = owed[i++].amount_ore - posted[j++].amount;
+        }
+        if (d.amount != 0 && !deltas_push(out, d))
+            return false;
+    }
+    return true;
+}
+
+/* Reads rows (id, month, code, amount) or (id, month, amount) into an array sorted by id. */
+static struct posted *posted_load(const PGresult *res, bool has_code, size_t *n)
+{
+    int rows = PQntuples(res);
+    struct posted *p = calloc((size_t)rows + 1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    for (int i = 0; i < rows; i++) {
+        p[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        p[i].month = date_of(res, i, 1);
+        p[i].code = ACCRUAL_ALLOCATION_PLACE;
+        if (has_code && !accrual_code_parse(PQgetvalue(res, i, 2), &p[i].code))
+            p[i].code = ACCRUAL_CODES;
+        p[i].amount = strtoll(PQgetvalue(res, i, has_code ? 3 : 2), NULL, 10);
+    }
+    *n = (size_t)rows;
+    return p;
+}
+
+static void park(struct run *r, const char *muni, long long id, const char *why)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", id);
+    json_array_append_new(r->parked, json_pack("{s:s, s:s, s:s}", "placement_id", ids,
+                                               "municipality", muni, "reason", why));
+    log_warn("accrual: placement %lld parked: %s", id, why);
+}
+
+/* The placements to recompute and what is posted for them. Without a previous run, or after a
+ * rate change, all of the municipality's placements; else the changed ones and those with days in
+ * (previous through, through]. */
+static bool placements_fetch(struct run *r, const char *muni, const PGresult *dirty, PGresult **pl,
+                             PGresult **posted, char *err, size_t errlen)
+{
+    static const char cols[] =
+        "SELECT p.id, p.assigned_on, p.moved_in_on, p.moved_out_on, p.registered_on, "
+        "per.birth_date, per.former_uam FROM placements p JOIN persons per ON per.id = "
+        "p.person_id WHERE p.municipality = $1";
+    static const char posted_cols[] =
+        "SELECT placement_id, month, code, sum(amount_ore) FROM postings "
+        "WHERE municipality = $1 AND kind = 'accrual' AND account = 'receivable' "
+        "AND placement_id IS NOT NULL";
+    PGresult *state = exec(r->pg, "SELECT through + 1 FROM accrual_state WHERE municipality = $1",
+                           1, (const char *[]){muni}, "reading the accrual state", err, errlen);
+    if (state == NULL)
+        return false;
+    bool all = PQntuples(state) == 0;
+    for (int i = 0; i < PQntuples(dirty); i++)
+        all = all || strcmp(PQgetvalue(dirty, i, 2), "t") == 0;
+    char sql[1024];
+    if (all) {
+        snprintf(sql, sizeof sql, "%s ORDER BY p.id", cols);
+        *pl = exec(r->pg, sql, 1, (const char *[]){muni}, "reading placements", err, errlen);
+        snprintf(sql, sizeof sql, "%s GROUP BY 1, 2, 3 ORDER BY 1", posted_cols);
+        *posted = *pl ? exec(r->pg, sql, 1, (const char *[]){muni}, "reading postings", err, errlen)
+                      : NULL;
+        PQclear(state);
+        return *pl != NULL && *posted != NULL;
+    }
+    struct strbuf ids = {0};
+    strbuf_str(&ids, "{");
+    for (int i = 0; i < PQntuples(dirty); i++) {
+        if (PQgetisnull(dirty, i, 1))
+            continue;
+        strbuf_printf(&ids, "%s%s", ids.len > 1 ? "," : "", PQgetvalue(dirty, i, 1));
+    }
+    strbuf_str(&ids, "}");
+    int32_t next;
+    char next_text[CIVIL_DATE_LEN + 1];
+    civil_parse(r->through_text, strlen(r->through_text), &next);
+    civil_format(next + 1, next_text);
+    const char *p4[4] = {muni, strbuf_cstr(&ids), PQgetvalue(state, 0, 0), next_text};
+    snprintf(sql, sizeof sql,
+             "%s AND (p.id = ANY($2::bigint[]) OR p.housing && daterange($3::date, $4::date)) "
+             "ORDER BY p.id",
+             cols);
+    *pl = exec(r->pg, sql, 4, p4, "reading placements", err, errlen);
+    strbuf_reset(&ids);
+    strbuf_str(&ids, "{");
+    for (int i = 0; *pl != NULL && i < PQntuples(*pl); i++)
+        strbuf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(*pl, i, 0));
+    strbuf_str(&ids, "}");
+    snprintf(sql, sizeof sql, "%s AND placement_id = ANY($2::bigint[]) GROUP BY 1, 2, 3 ORDER BY 1",
+             posted_cols);
+    const char *p2[2] = {muni, strbuf_cstr(&ids)};
+    *posted = *pl ? exec(r->pg, sql, 2, p2, "reading postings", err, errlen) : NULL;
+    bool ok = !ids.oom && *pl != NULL && *posted != NULL;
+    if (ids.oom)
+        snprintf(err, errlen, "out of memory");
+    strbuf_free(&ids);
+    PQclear(state);
+    return ok;
+}
+
+static void facts_of(const PGresult *res, int i, struct accrual_facts *f)
+{
+    f->assigned_on = date_of(res, i, 1);
+    f->moved_in_on = date_of(res, i, 2);
+    f->moved_out_on = date_of(res, i, 3);
+    f->registered_on = date_of(res, i, 4);
+    f->birth_date = date_of(res, i, 5);
+    f->former_uam = strcmp(PQgetvalue(res, i, 6), "t") == 0;
+}
+
+/* Placements: engine output against posted amounts, one placement at a time (both ordered by
+ * placement id). */
+static bool placements_diff(struct run *r, const char *muni, const PGresult *pl,
+                            const PGresult *posted_res, struct deltas *out, char *err,
+                            size_t errlen)
+{
+    size_t np = 0, j = 0;
+    struct posted *posted = posted_load(posted_res, true, &np);
+    struct accrual_line *lines = malloc(MAX_LINES * sizeof *lines);
+    bool ok = posted != NULL && lines != NULL;
+    for (int i = 0; ok && i < PQntuples(pl); i++) {
+        long long id = strtoll(PQgetvalue(pl, i, 0), NULL, 10);
+        while (j < np && posted[j].id < id)
+            j++;
+        size_t first = j;
+        while (j < np && posted[j].id == id)
+            j++;
+        qsort(posted + first, j - first, sizeof *posted, posted_cmp);
+        struct accrual_facts f;
+        struct accrual_error e;
+        size_t n = 0;
+        facts_of(pl, i, &f);
+        if (accrual_compute(&f, &r->sched.view, r->through, lines, MAX_LINES, &n, &e) !=
+            ACCRUAL_OK) {
+            park(r, muni, id, e.message);
+            continue;
+        }
+        ok = diff_lines(lines, n, posted + first, j - first, id, 0, out);
+    }
+    if (!ok)
+        snprintf(err, errlen, "out of memory");
+    free(lines);
+    free(posted);
+    return ok;
+}
+
+static bool allocations_diff(struct run *r, const char *muni, struct deltas *out, char *err,
+                             size_t errlen)
+{
+    PGresult *al = exec(r->pg,
+                        "SELECT id, decided_on, accrued_places FROM allocations "
+                        "WHERE municipality = $1 ORDER BY id",
+                        1, (const char *[]){muni}, "reading allocations", err, errlen);
+    PGresult *pr = al ? exec(r->pg,
+                             "SELECT allocation_id, month, sum(amount_ore) FROM postings "
+                             "WHERE municipality = $1 AND kind = 'accrual' AND "
+                             "account = 'receivable' AND allocation_id IS NOT NULL "
+                             "GROUP BY 1, 2 ORDER BY 1, 2",
+                             1, (const char *[]){muni}, "reading allocation postings", err, errlen)
+                      : NULL;
+    size_t np = 0, j = 0;
+    struct posted *posted = pr ? posted_load(pr, false, &np) : NULL;
+    bool ok = posted != NULL;
+    for (int i = 0; ok && i < PQntuples(al); i++) {
+        long long id = strtoll(PQgetvalue(al, i, 0), NULL, 10);
+        struct accrual_line line;
+        struct accrual_error e;
+        size_t n = 0, first;
+        while (j < np && posted[j].id < id)
+            j++;
+        first = j;
+        while (j < np && posted[j].id == id)
+            j++;
+        if (accrual_allocation(date_of(al, i, 1), strtoll(PQgetvalue(al, i, 2), NULL, 10),
+                               &r->sched.view, r->through, &line, &n, &e) != ACCRUAL_OK) {
+            log_warn("accrual: allocation %lld parked: %s", id, e.message);
+            json_array_append_new(r->parked, json_pack("{s:s, s:s, s:s}", "allocation_id",
+                                                       PQgetvalue(al, i, 0), "municipality", muni,
+                                                       "reason", e.message));
+            continue;
+        }
+        ok = diff_lines(&line, n, posted + first, j - first, 0, id, out);
+    }
+    free(posted);
+    PQclear(al);
+    PQclear(pr);
+    if (al != NULL && pr != NULL && !ok)
+        snprintf(err, errlen, "out of memory");
+    return al != NULL && pr != NULL && ok;
+}
+
+static int delta_month_cmp(const void *pa, const void *pb)
+{
+    const struct delta *a = pa, *b = pb;
+    if (a->month != b->month)
+        return a->month < b->month ? -1 : 1;
+    return (int)a->code - (int)b->code;
+}
+
+static void array_item(struct strbuf *b, bool first, const char *text)
+{
+    if (!first)
+        strbuf_add(b, ",", 1);
+    strbuf_str(b, text);
+}
+
+/* One journal per service month; receivable postings per (placement, month, code) and one
+ * compensation posting per (month, code) that balances them. */
+static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_t *totals_by_code,
+                        char *err, size_t errlen)
+{
+    struct strbuf months = {0}, jid = {0}, acc = {0}, pid = {0}, aid = {0}, mon = {0}, code = {0},
+                  amt = {0};
+    char cause[96], month_text[CIVIL_DATE_LEN + 1], num[32];
+    bool ok = false;
+    PGresult *jr = NULL;
+
+    qsort(d->v, d->n, sizeof *d->v, delta_month_cmp);
+    strbuf_str(&months, "{");
+    for (size_t i = 0; i < d->n; i++) {
+        if (i > 0 && d->v[i].month == d->v[i - 1].month)
+            continue;
+        civil_format(d->v[i].month, month_text);
+        array_item(&months, months.len == 1, month_text);
+    }
+    strbuf_str(&months, "}");
+    snprintf(cause, sizeof cause, "accrual run %s through %s", r->run_id, r->through_text);
+    const char *jp[4] = {muni, cause, r->run_id, strbuf_cstr(&months)};
+    jr = exec(r->pg,
+              "INSERT INTO journal (kind, cause, run_id, municipality, service_month) "
+              "SELECT 'accrual', $2, $3::bigint, $1, m FROM unnest($4::date[]) AS m "
+              "RETURNING id, service_month",
+              4, jp, "writing journals", err, errlen);
+    if (jr == NULL)
+        goto done;
+    struct strbuf *arrays[] = {&jid, &acc, &pid, &aid, &mon, &code, &amt};
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
+        strbuf_str(arrays[k], "{");
+    bool first = true;
+    for (size_t i = 0; i < d->n;) {
+        /* the journal of this month */
+        const char *journal = NULL;
+        for (int k = 0; k < PQntuples(jr); k++)
+            if (date_of(jr, k, 1) == d->v[i].month)
+                journal = PQgetvalue(jr, k, 0);
+        if (journal == NULL) {
+            snprintf(err, errlen, "journal for a month is missing");
+            goto done;
+        }
+        civil_format(d->v[i].month, month_text);
+        size_t end = i;
+        while (end < d->n && d->v[end].month == d->v[i].month)
+            end++;
+        for (size_t k = i; k < end;) {
+            enum accrual_code c = d->v[k].code;
+            int64_t sum = 0;
+            for (; k < end && d->v[k].code == c; k++) {
+                const struct delta *x = &d->v[k];
+                sum += x->amount;
+                array_item(&jid, first, journal);
+                array_item(&acc, first, "receivable");
+                snprintf(num, sizeof num, "%lld", x->placement_id);
+                array_item(&pid, first, x->placement_id ? num : "NULL");
+                snprintf(num, sizeof num, "%lld", x->allocation_id);
+                array_item(&aid, first, x->allocation_id ? num : "NULL");
+                array_item(&mon, first, month_text);
+                array_item(&code, first, accrual_code_name(c));
+                snprintf(num, sizeof num, "%lld", (long long)x->amount);
+                array_item(&amt, first, num);
+                first = false;
+                r->lines++;
+            }
+            if (sum != 0) {
+                array_item(&jid, false, journal);
+                array_item(&acc, false, "compensation");
+                array_item(&pid, false, "NULL");
+                array_item(&aid, false, "NULL");
+                array_item(&mon, false, month_text);
+                array_item(&code, false, accrual_code_name(c));
+                snprintf(num, sizeof num, "%lld", (long long)-sum);
+                array_item(&amt, false, num);
+                json_t *t = json_object_get(totals_by_code, accrual_code_name(c));
+                json_object_set_new(totals_by_code, accrual_code_name(c),
+                                    json_integer((t ? json_integer_value(t) : 0) + sum));
+            }
+        }
+        i = end;
+    }
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
+        strbuf_str(arrays[k], "}");
+    if (jid.oom || acc.oom || pid.oom || aid.oom || mon.oom || code.oom || amt.oom) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    const char *pp[8] = {muni,
+                         strbuf_cstr(&jid),
+                         strbuf_cstr(&acc),
+                         strbuf_cstr(&pid),
+                         strbuf_cstr(&aid),
+                         strbuf_cstr(&mon),
+                         strbuf_cstr(&code),
+                         strbuf_cstr(&amt)};
+    ok = exec_ok(r->pg,
+                 "INSERT INTO postings (journal_id, kind, account, municipality, placement_id, "
+                 "allocation_id, month, code, amount_ore) "
+                 "SELECT j, 'accrual', a, $1, p, al, m, c, amt FROM unnest($2::bigint[], "
+                 "$3::text[], $4::bigint[], $5::bigint[], $6::date[], $7::text[], $8::bigint[]) "
+                 "AS t(j, a, p, al, m, c, amt)",
+                 8, pp, "writing postings", err, errlen);
+done:
+    PQclear(jr);
+    strbuf_free(&months);
+    for (size_t k = 0; k < 7; k++)
+        strbuf_free((struct strbuf *[]){&jid, &acc, &pid, &aid, &mon, &code, &amt}[k]);
+    return ok;
+}
+
+/* The municipality's transaction after the lock: read, compute, post, consume the queue. */
+static bool municipality_body(struct run *r, const char *muni, json_t *by_code, char *err,
+                              size_t errlen)
+{
+    PGresult *dirty = NULL, *pl = NULL, *posted = NULL;
+    struct deltas d = {0};
+    struct strbuf ids = {0};
+    bool ok = false;
+    long long lines_before = r->lines;
+
+    dirty = exec(r->pg,
+                 "SELECT id, placement_id, all_placements FROM accrual_dirty "
+                 "WHERE municipality = $1 ORDER BY id",
+                 1, (const char *[]){muni}, "reading the accrual queue", err, errlen);
+    if (dirty == NULL || !placements_fetch(r, muni, dirty, &pl, &posted, err, errlen))
+        goto done;
+    if (!placements_diff(r, muni, pl, posted, &d, err, errlen) ||
+        !allocations_diff(r, muni, &d, err, errlen))
+        goto done;
+    if (d.n > 0 && !post_deltas(r, muni, &d, by_code, err, errlen))
+        goto done;
+    strbuf_str(&ids, "{");
+    for (int i = 0; i < PQntuples(dirty); i++)
+        strbuf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(dirty, i, 0));
+    strbuf_str(&ids, "}");
+    const char *sp[3] = {muni, r->through_text, r->run_id};
+    ok = exec_ok(r->pg, "DELETE FROM accrual_dirty WHERE id = ANY($1::bigint[])", 1,
+                 (const char *[]){strbuf_cstr(&ids)}, "consuming the accrual queue", err, errlen) &&
+         exec_ok(r->pg,
+                 "INSERT INTO accrual_state (municipality, through, run_id) "
+                 "VALUES ($1, $2::date, $3::bigint) ON CONFLICT (municipality) DO UPDATE "
+                 "SET through = greatest(accrual_state.through, EXCLUDED.through), "
+                 "run_id = EXCLUDED.run_id, updated_at = now()",
+                 3, sp, "recording the accrual state", err, errlen);
+    if (ok)
+        json_array_append_new(r->munis, json_pack("{s:s, s:I, s:I}", "municipality", muni, "lines",
+                                                  (json_int_t)(r->lines - lines_before),
+                                                  "placements", (json_int_t)PQntuples(pl)));
+done:
+    strbuf_free(&ids);
+    free(d.v);
+    PQclear(dirty);
+    PQclear(pl);
+    PQclear(posted);
+    return ok;
+}
+
+static void municipality_run(struct run *r, const char *muni)
+{
+    char err[512] = "";
+    json_t *by_code = json_object();
+    long long lines_before = r->lines;
+    size_t parked_before = json_array_size(r->parked);
+    const char *p1[1] = {muni};
+    bool ok =
+        exec_ok(r->pg, "BEGIN", 0, NULL, "BEGIN", err, sizeof err) &&
+        exec_ok(r->pg, "SELECT set_config('reimbursed.scope', $1, true)", 1, p1,
+                "setting the scope", err, sizeof err) &&
+        exec_ok(r->pg, "SELECT pg_advisory_xact_lock(hashtext('reimbursed.accrual'), hashtext($1))",
+                1, p1, "locking the municipality", err, sizeof err) &&
+        municipality_body(r, muni, by_code, err, sizeof err) &&
+        exec_ok(r->pg, "COMMIT", 0, NULL, "COMMIT", err, sizeof err);
+    if (!ok) {
+        char ignore[64];
+        exec_ok(r->pg, "ROLLBACK", 0, NULL, "ROLLBACK", ignore, sizeof ignore);
+        r->lines = lines_before;
+        while (json_array_size(r->parked) > parked_before)
+            json_array_remove(r->parked, json_array_size(r->parked) - 1);
+        log_error("accrual: municipality %s failed: %s", muni, err);
+        json_array_append_new(r->errors,
+                              json_pack("{s:s, s:s}", "municipality", muni, "message", err));
+        json_decref(by_code);
+        return;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(by_code, key, v)
+    {
+        json_array_append_new(r->totals, json_pack("{s:s, s:s, s:I}", "municipality", muni, "code",
+                                                   key, "amount_ore", json_integer_value(v)));
+    }
+    json_decref(by_code);
+}
+
+static PGresult *municipalities_list(PGconn *pg, char *err, size_t errlen)
+{
+    PGresult *res = NULL;
+    if (exec_ok(pg, "BEGIN", 0, NULL, "BEGIN", err, errlen) &&
+        exec_ok(pg, "SELECT set_config('reimbursed.scope', '*', true)", 0, NULL,
+                "setting the scope", err, errlen))
+        res = exec(pg,
+                   "SELECT m.code FROM municipalities m WHERE EXISTS (SELECT 1 FROM placements p "
+                   "WHERE p.municipality = m.code) OR EXISTS (SELECT 1 FROM allocations a "
+                   "WHERE a.municipality = m.code) ORDER BY m.code",
+                   0, NULL, "listing municipalities", err, errlen);
+    char ignore[64];
+    exec_ok(pg, res ? "COMMIT" : "ROLLBACK", 0, NULL, "end", ignore, sizeof ignore);
+    return res;
+}
+
+static int fail_body(struct strbuf *body, int status, const char *code, const char *message)
+{
+    json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
+    char *s = json_dumps(j, JSON_COMPACT);
+    strbuf_str(body, s ? s : "{}");
+    free(s);
+    json_decref(j);
+    return status;
+}
+
+int accrual_run_execute(PGconn *pg, const char *client_id, const char *through, struct strbuf *body)
+{
+    struct run r = {.pg = pg, .through_text = through};
+    char err[512] = "";
+    char run_id[24];
+    PGresult *res;
+
+    if (!civil_parse(through, strlen(through), &r.through))
+        return fail_body(body, 422, "invalid_date", "through must be a date as YYYY-MM-DD");
+    res = exec(pg, "SELECT status, body, run_id FROM api.run_begin($1::bigint, $2::date)", 2,
+               (const char *[]){client_id, through}, "starting the run", err, sizeof err);
+    if (res == NULL)
+        return fail_body(body, 500, "internal", err);
+    if (atoi(PQgetvalue(res, 0, 0)) != 0) {
+        int st = atoi(PQgetvalue(res, 0, 0));
+        strbuf_str(body, PQgetvalue(res, 0, 1));
+        PQclear(res);
+        return st;
+    }
+    snprintf(run_id, sizeof run_id, "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    r.run_id = run_id;
+    r.parked = json_array();
+    r.totals = json_array();
+    r.munis = json_array();
+    r.errors = json_array();
+    log_info("accrual: run %s through %s started", run_id, through);
+
+    PGresult *munis = NULL;
+    if (!schedule_load(pg, &r.sched, err, sizeof err) ||
+        (munis = municipalities_list(pg, err, sizeof err)) == NULL) {
+        json_array_append_new(r.errors,
+                              json_pack("{s:s, s:s}", "municipality", "*", "message", err));
+    }
+    for (int i = 0; munis != NULL && i < PQntuples(munis); i++)
+        municipality_run(&r, PQgetvalue(munis, i, 0));
+    PQclear(munis);
+    schedule_free(&r.sched);
+
+    json_t *result = json_pack("{s:o, s:o, s:o, s:o}", "parked", r.parked, "totals", r.totals,
+                               "municipalities", r.munis, "errors", r.errors);
+    char *result_text = json_dumps(result, JSON_COMPACT);
+    char lines[24];
+    snprintf(lines, sizeof lines, "%lld", r.lines);
+    const char *status = json_array_size(r.errors) == 0 ? "done" : "failed";
+    const char *fp[4] = {run_id, status, lines, result_text ? result_text : "{}"};
+    bool ok = exec_ok(pg,
+                      "UPDATE accrual_runs SET status = $2, finished_at = clock_timestamp(), "
+                      "lines_posted = $3::bigint, result = $4::jsonb WHERE id = $1::bigint",
+                      4, fp, "finishing the run", err, sizeof err);
+    free(result_text);
+    json_decref(result);
+    log_info("accrual: run %s through %s %s: %lld lines", run_id, through, status, r.lines);
+    if (!ok)
+        return fail_body(body, 500, "internal", err);
+    res = exec(pg, "SELECT body FROM api.run_get('*', $1::bigint)", 1, (const char *[]){run_id},
+               "reading the run", err, sizeof err);
+    if (res == NULL)
+        return fail_body(body, 500, "internal", err);
+    strbuf_str(body, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 200;
+}

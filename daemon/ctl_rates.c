@@ -1,0 +1,139 @@
+/* ctl_rates: the rate schedule from the admin tool, and the accrual run. */
+#include "accrual_run.h"
+#include "civil_date.h"
+#include "ctl.h"
+#include "rate_index.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int rates_list(PGconn *pg)
+{
+    PGresult *res = PQexec(pg, "SELECT code, valid_from, coalesce(valid_to::text, ''), "
+                               "coalesce(amount_ore::text, '(ends)') FROM rate_schedule "
+                               "ORDER BY code, valid_from");
+    if (!ctl_result_ok(pg, res, PGRES_TUPLES_OK, "listing rates")) {
+        PQclear(res);
+        return CTL_FAIL;
+    }
+    printf("%-18s %-10s %-10s %s\n", "CODE", "FROM", "TO", "AMOUNT_ORE");
+    for (int i = 0; i < PQntuples(res); i++)
+        printf("%-18s %-10s %-10s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+    PQclear(res);
+    return CTL_OK;
+}
+
+/* A new row for `code` from `from`: the amount in force the day before, times the factor,
+ * rounded to whole steps of `round` kronor. */
+static int rates_index(PGconn *pg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"code", required_argument, NULL, 'c'},
+                                         {"from", required_argument, NULL, 'f'},
+                                         {"factor", required_argument, NULL, 'x'},
+                                         {"round", required_argument, NULL, 'r'},
+                                         {0}};
+    const char *code = NULL, *from = NULL, *factor = NULL, *round = "1";
+    int opt;
+    int32_t day;
+    char err[160];
+    optind = 2;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 'c')
+            code = optarg;
+        else if (opt == 'f')
+            from = optarg;
+        else if (opt == 'x')
+            factor = optarg;
+        else if (opt == 'r')
+            round = optarg;
+        else
+            return CTL_USAGE;
+    }
+    if (code == NULL || from == NULL || factor == NULL || optind != argc ||
+        !civil_parse(from, strlen(from), &day)) {
+        fprintf(stderr, "reimbursectl: rates index --code C --from YYYY-MM-DD --factor F "
+                        "[--round KRONOR]\n");
+        return CTL_USAGE;
+    }
+    const char *p2[2] = {code, from};
+    PGresult *res = PQexecParams(pg,
+                                 "SELECT amount_ore FROM rate_schedule WHERE code = $1 AND "
+                                 "valid_from < $2::date ORDER BY valid_from DESC LIMIT 1",
+                                 2, NULL, p2, NULL, NULL, 0);
+    if (!ctl_result_ok(pg, res, PGRES_TUPLES_OK, "reading the rate")) {
+        PQclear(res);
+        return CTL_FAIL;
+    }
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        fprintf(stderr, "reimbursectl: no %s rate in force before %s to index\n", code, from);
+        PQclear(res);
+        return CTL_FAIL;
+    }
+    long long base = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    char *end;
+    long long round_kr = strtoll(round, &end, 10);
+    int64_t amount;
+    if (*end != '\0' || !rate_index_apply(base, factor, round_kr, &amount, err, sizeof err)) {
+        fprintf(stderr, "reimbursectl: %s\n", *end ? "round must be whole kronor" : err);
+        return CTL_USAGE;
+    }
+    char amount_text[24], note[160];
+    snprintf(amount_text, sizeof amount_text, "%lld", (long long)amount);
+    snprintf(note, sizeof note, "indexed: %lld öre × %s, rounded to %lld kr", base, factor,
+             round_kr);
+    const char *p4[4] = {code, from, amount_text, note};
+    res = PQexecParams(pg,
+                       "INSERT INTO rates (code, valid_from, amount_ore, note) "
+                       "VALUES ($1, $2::date, $3::bigint, $4) ON CONFLICT DO NOTHING",
+                       4, NULL, p4, NULL, NULL, 0);
+    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "writing the rate");
+    int added = ok && strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!ok)
+        return CTL_FAIL;
+    if (!added) {
+        fprintf(stderr, "reimbursectl: a %s row from %s exists; rows are never changed\n", code,
+                from);
+        return CTL_CONFLICT;
+    }
+    printf("%s from %s: %lld öre (%lld kr × %s, rounded to %lld kr) = %lld kr\n", code, from,
+           (long long)amount, base / 100, factor, round_kr, (long long)amount / 100);
+    return CTL_OK;
+}
+
+int ctl_rates(PGconn *pg, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "list") == 0)
+        return rates_list(pg);
+    if (argc >= 2 && strcmp(argv[1], "index") == 0)
+        return rates_index(pg, argc, argv);
+    fprintf(stderr, "reimbursectl: usage: rates list | rates index --code C --from DATE "
+                    "--factor F --round KRONOR\n");
+    return CTL_USAGE;
+}
+
+int ctl_accrue(PGconn *pg, int argc, char **argv)
+{
+    static const struct option opts[] = {{"through", required_argument, NULL, 't'}, {0}};
+    const char *through = NULL;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt != 't')
+            return CTL_USAGE;
+        through = optarg;
+    }
+    if (through == NULL || optind != argc) {
+        fprintf(stderr, "reimbursectl: accrue --through YYYY-MM-DD\n");
+        return CTL_USAGE;
+    }
+    struct strbuf body = {0};
+    int status = accrual_run_execute(pg, NULL, through, &body);
+    printf("%s\n", strbuf_cstr(&body));
+    strbuf_free(&body);
+    return status == 200 ? CTL_OK : status == 409 ? CTL_CONFLICT : CTL_FAIL;
+}
