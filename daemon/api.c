@@ -2,17 +2,22 @@
  * then translate the database's (status, body, location) row into the HTTP reply. */
 #include "api.h"
 
+#include "api_ledger.h"
 #include "api_placements.h"
+#include "api_runs.h"
 #include "log.h"
 #include "token.h"
 
+#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 struct api {
     struct db_pool *pool;
     const struct rb_config *cfg;
+    struct api_runs *runs;
 };
 
 struct route {
@@ -35,6 +40,16 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/v1/placements/{id}", ROLE_READ, true, api_placement_get},
     {EVHTTP_REQ_POST, "/v1/placements/{id}/move-in", ROLE_WRITE, true, api_placement_move_in},
     {EVHTTP_REQ_POST, "/v1/placements/{id}/move-out", ROLE_WRITE, true, api_placement_move_out},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/corrections", ROLE_WRITE, true, api_placement_correct},
+    {EVHTTP_REQ_GET, "/v1/placements/{id}/accruals", ROLE_READ, true, api_placement_accruals},
+    {EVHTTP_REQ_GET, "/v1/rates", ROLE_READ, false, api_rates_list},
+    {EVHTTP_REQ_POST, "/v1/rates", ROLE_ADMIN, false, api_rate_create},
+    {EVHTTP_REQ_POST, "/v1/allocations", ROLE_WRITE, false, api_allocation_create},
+    {EVHTTP_REQ_GET, "/v1/allocations", ROLE_READ, false, api_allocations_list},
+    {EVHTTP_REQ_POST, "/v1/accruals/run", ROLE_ADMIN, false, api_run_start},
+    {EVHTTP_REQ_GET, "/v1/accruals/runs/{id}", ROLE_READ, false, api_run_get},
+    {EVHTTP_REQ_GET, "/v1/ledger/entries", ROLE_READ, true, api_ledger_entries},
+    {EVHTTP_REQ_GET, "/v1/municipalities/{id}/balance", ROLE_READ, false, api_balance},
 };
 
 static const struct db_stmt auth_stmt = {
@@ -42,19 +57,33 @@ static const struct db_stmt auth_stmt = {
 static const struct db_stmt post_stmt = {
     "rb_post", "SELECT status, body, location FROM api.post($1, $2, $3, $4, $5, $6)", 6};
 
-struct api *api_new(struct db_pool *pool, const struct rb_config *cfg)
+struct api *api_new(struct event_base *base, struct db_pool *pool, const struct rb_config *cfg,
+                    const char *conninfo)
 {
     struct api *api = calloc(1, sizeof *api);
     if (api == NULL)
         return NULL;
     api->pool = pool;
     api->cfg = cfg;
+    api->runs = api_runs_new(base, conninfo);
+    if (api->runs == NULL) {
+        free(api);
+        return NULL;
+    }
     return api;
 }
 
 void api_free(struct api *api)
 {
+    if (api == NULL)
+        return;
+    api_runs_free(api->runs);
     free(api);
+}
+
+struct api_runs *api_runs_of(struct api *api)
+{
+    return api->runs;
 }
 
 bool api_client_all_scope(const struct api_client *c)
@@ -119,7 +148,8 @@ static void reply_db_error(struct api_call *c, const PGresult *res)
     api_reply_error(c, 500, "internal", "internal error; the request id is in the log", NULL);
 }
 
-static void on_response_row(enum db_status st, const PGresult *res, void *arg)
+/* The statement finished: errors become 503/500 here, results go to the caller's callback. */
+static void on_db_result(enum db_status st, const PGresult *res, void *arg)
 {
     struct api_call *c = arg;
     if (st == DB_ERROR) {
@@ -130,6 +160,20 @@ static void on_response_row(enum db_status st, const PGresult *res, void *arg)
         reply_db_status(c, st);
         return;
     }
+    c->db_cb(c, res);
+}
+
+void api_db(struct api_call *c, const struct db_stmt *stmt, const char *const *params,
+            void (*cb)(struct api_call *c, const PGresult *res))
+{
+    c->db_cb = cb;
+    enum db_status st = db_submit(c->api->pool, stmt, params, on_db_result, c);
+    if (st != DB_OK)
+        reply_db_status(c, st);
+}
+
+static void on_response_row(struct api_call *c, const PGresult *res)
+{
     if (PQntuples(res) != 1 || PQnfields(res) != 3 || PQgetisnull(res, 0, 0)) {
         log_error("api: unexpected result shape for %s", c->route);
         api_reply_error(c, 500, "internal", "internal error", NULL);
@@ -145,9 +189,99 @@ static void on_response_row(enum db_status st, const PGresult *res, void *arg)
 
 void api_query(struct api_call *c, const struct db_stmt *stmt, const char *const *params)
 {
-    enum db_status st = db_submit(c->api->pool, stmt, params, on_response_row, c);
-    if (st != DB_OK)
-        reply_db_status(c, st);
+    api_db(c, stmt, params, on_response_row);
+}
+
+json_t *api_body_object(struct api_call *c, const char *const *allowed)
+{
+    struct jc_error err;
+    size_t len;
+    json_t *body = NULL;
+    const char *text = http_req_body(c->r, &len);
+    if (!jc_parse_object(text, len, &body, &err)) {
+        api_reply_jc(c, &err);
+        return NULL;
+    }
+    if (!jc_only_fields(body, allowed, &err)) {
+        json_decref(body);
+        api_reply_jc(c, &err);
+        return NULL;
+    }
+    return body;
+}
+
+bool api_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 18 || id[0] == '0')
+        return false;
+    return strspn(id, "0123456789") == n;
+}
+
+bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const *names,
+                      const char **values)
+{
+    struct evkeyval *kv;
+    const char *query = http_req_query(c->r);
+    size_t n = 0;
+    while (names[n] != NULL)
+        values[n++] = NULL;
+    TAILQ_INIT(q);
+    if (query != NULL && evhttp_parse_query_str(query, q) != 0) {
+        api_reply_error(c, 400, "invalid_query", "the query string cannot be parsed", NULL);
+        return false;
+    }
+    TAILQ_FOREACH(kv, q, next)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(names[i], kv->key) != 0)
+            i++;
+        if (i == n || values[i] != NULL) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown or repeated query parameter '%.40s'", kv->key);
+            evhttp_clear_headers(q);
+            api_reply_error(c, 400, "invalid_query", msg, NULL);
+            return false;
+        }
+        values[i] = kv->value;
+    }
+    return true;
+}
+
+bool api_limit_parse(const char *s, char *out, size_t outlen)
+{
+    char *end;
+    if (s == NULL) {
+        snprintf(out, outlen, "100");
+        return true;
+    }
+    long n = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || n < 1 || n > 1000)
+        return false;
+    snprintf(out, outlen, "%ld", n);
+    return true;
+}
+
+bool api_municipality_valid(const char *s)
+{
+    return s != NULL && strlen(s) == 4 && strspn(s, "0123456789") == 4;
+}
+
+/* Which municipality a list or read may cover: a scoped client its own (another → 403), an
+ * all-municipality client what it asked for (NULL: all). */
+bool api_scope_municipality(struct api_call *c, const char *asked, const char **out)
+{
+    if (api_client_all_scope(&c->client)) {
+        *out = asked;
+        return true;
+    }
+    if (asked != NULL && strcmp(asked, c->client.scope) != 0) {
+        api_reply_error(c, 403, "forbidden", "this client may not read that municipality",
+                        "municipality");
+        return false;
+    }
+    *out = c->client.scope;
+    return true;
 }
 
 void api_post(struct api_call *c, const char *op, json_t *args)

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "json_check.h"
 
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -28,9 +29,15 @@ struct api_call {
     struct api_client client;
     const char *route;
     char path_id[24]; /* the {id} segment, when the route has one */
+    void (*db_cb)(struct api_call *c, const PGresult *res);
+    void *data; /* a handler's own state while a statement runs */
 };
 
-struct api *api_new(struct db_pool *pool, const struct rb_config *cfg);
+struct api_runs;
+/* conninfo: the resolved one, for the accrual worker's own connection. */
+struct api *api_new(struct event_base *base, struct db_pool *pool, const struct rb_config *cfg,
+                    const char *conninfo);
+struct api_runs *api_runs_of(struct api *api);
 void api_free(struct api *api);
 /* The http_handler for every request. */
 void api_handle(struct http_req *r, void *arg);
@@ -40,6 +47,23 @@ bool api_client_all_scope(const struct api_client *c);
 void api_post(struct api_call *c, const char *op, json_t *args);
 /* Runs a statement returning one row (status, body, location) and replies with it. */
 void api_query(struct api_call *c, const struct db_stmt *stmt, const char *const *params);
+/* Runs a statement; on success cb gets the result (the pool owns it), on failure the request is
+ * answered with 503/500 and cb is not called. */
+void api_db(struct api_call *c, const struct db_stmt *stmt, const char *const *params,
+            void (*cb)(struct api_call *c, const PGresult *res));
+/* The request body as a JSON object with only the allowed members; replies and returns NULL on
+ * failure. Caller decrefs. */
+json_t *api_body_object(struct api_call *c, const char *const *allowed);
+/* Positive decimal ids of at most 18 digits. */
+bool api_id_valid(const char *id);
+/* Fills values[i] for the NULL-terminated names from the query string; unknown or repeated
+ * parameters are answered with 400. On success the caller clears q (evhttp_clear_headers). */
+bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const *names,
+                      const char **values);
+/* limit: absent → "100"; 1..1000 → copied; else false. */
+bool api_limit_parse(const char *s, char *out, size_t outlen);
+bool api_municipality_valid(const char *s);
+bool api_scope_municipality(struct api_call *c, const char *asked, const char **out);
 void api_reply_error(struct api_call *c, int status, const char *code, const char *message,
                      const char *field);
 void api_reply_jc(struct api_call *c, const struct jc_error *err);

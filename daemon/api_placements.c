@@ -6,15 +6,18 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <sys/queue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DOSSIER_MAX 32
+#define REASON_MAX 500
 
 static const struct db_stmt get_stmt = {
     "rb_placement_get", "SELECT status, body, location FROM api.placement_get($1, $2)", 2};
+static const struct db_stmt get_as_of_stmt = {
+    "rb_placement_get_as_of",
+    "SELECT status, body, location FROM api.placement_get_as_of($1, $2, $3::timestamptz)", 3};
 static const struct db_stmt list_stmt = {
     "rb_placement_list",
     "SELECT status, body, location FROM api.placement_list($1, $2, $3, $4, $5)", 5};
@@ -39,34 +42,6 @@ static bool dossier_check(json_t *body, struct jc_error *err)
     return true;
 }
 
-/* Parses the body as a JSON object with only the allowed members; replies on failure. */
-static json_t *body_object(struct api_call *c, const char *const *allowed)
-{
-    struct jc_error err;
-    size_t len;
-    json_t *body = NULL;
-    const char *text = http_req_body(c->r, &len);
-    if (!jc_parse_object(text, len, &body, &err)) {
-        api_reply_jc(c, &err);
-        return NULL;
-    }
-    if (!jc_only_fields(body, allowed, &err)) {
-        json_decref(body);
-        api_reply_jc(c, &err);
-        return NULL;
-    }
-    return body;
-}
-
-/* Path ids are positive decimal integers; anything else cannot name a placement. */
-static bool id_valid(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 18 || id[0] == '0')
-        return false;
-    return strspn(id, "0123456789") == n;
-}
-
 void api_placement_create(struct api_call *c)
 {
     static const char *const allowed[] = {
@@ -76,7 +51,7 @@ void api_placement_create(struct api_call *c)
     char muni[5];
     int32_t d;
     bool b, present;
-    json_t *body = body_object(c, allowed);
+    json_t *body = api_body_object(c, allowed);
     if (body == NULL)
         return;
     if (!dossier_check(body, &err) || !jc_get_date(body, "birth_date", true, &d, NULL, &err) ||
@@ -99,14 +74,58 @@ void api_placement_create(struct api_call *c)
     json_decref(body);
 }
 
+/* RFC 3339 with a zone: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). A '+' that arrived unescaped in
+ * the query string reads as a space, and is taken back as '+'. */
+static bool timestamp_valid(char *s)
+{
+    int32_t d;
+    size_t n = strlen(s);
+    if (n < 20 || n > 40 || !civil_parse(s, 10, &d) || (s[10] != 'T' && s[10] != 't'))
+        return false;
+    for (int i = 11; i < 19; i++)
+        if ((i == 13 || i == 16) ? s[i] != ':' : (s[i] < '0' || s[i] > '9'))
+            return false;
+    size_t i = 19;
+    if (s[i] == '.') {
+        i++;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (s[i] == 'Z' || s[i] == 'z')
+        return s[i + 1] == '\0';
+    if (s[i] == ' ')
+        s[i] = '+';
+    if ((s[i] != '+' && s[i] != '-') || n - i != 6 || s[i + 3] != ':')
+        return false;
+    return strspn(s + i + 1, "0123456789:") == 5;
+}
+
 void api_placement_get(struct api_call *c)
 {
-    if (!id_valid(c->path_id)) {
+    static const char *const names[] = {"as_known_at", NULL};
+    const char *values[1];
+    struct evkeyvalq q;
+    char at[48];
+    if (!api_id_valid(c->path_id)) {
         api_reply_error(c, 404, "not_found", "no such placement", NULL);
         return;
     }
-    const char *params[2] = {c->client.scope, c->path_id};
-    api_query(c, &get_stmt, params);
+    if (!api_params_parse(c, &q, names, values))
+        return;
+    if (values[0] == NULL) {
+        evhttp_clear_headers(&q);
+        api_query(c, &get_stmt, (const char *[]){c->client.scope, c->path_id});
+        return;
+    }
+    snprintf(at, sizeof at, "%s", values[0]);
+    evhttp_clear_headers(&q);
+    if (!timestamp_valid(at)) {
+        api_reply_error(c, 400, "invalid_query",
+                        "as_known_at must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z",
+                        "as_known_at");
+        return;
+    }
+    api_query(c, &get_as_of_stmt, (const char *[]){c->client.scope, c->path_id, at});
 }
 
 /* Builds the operation's input from the body and the placement id in the path. */
@@ -117,11 +136,11 @@ static void move(struct api_call *c, const char *op, bool with_reason)
     struct jc_error err;
     int32_t d;
     const char *reason;
-    if (!id_valid(c->path_id)) {
+    if (!api_id_valid(c->path_id)) {
         api_reply_error(c, 404, "not_found", "no such placement", NULL);
         return;
     }
-    json_t *body = body_object(c, with_reason ? allowed_out : allowed_in);
+    json_t *body = api_body_object(c, with_reason ? allowed_out : allowed_in);
     if (body == NULL)
         return;
     if (!jc_get_date(body, "date", true, &d, NULL, &err) ||
@@ -145,11 +164,80 @@ void api_placement_move_out(struct api_call *c)
     move(c, "placement_move_out", true);
 }
 
+/* The corrected value in text form for the event: a date, a boolean, or null where allowed. */
+static bool correction_value(json_t *body, const char *field, const char **out,
+                             struct jc_error *err)
+{
+    json_t *v = json_object_get(body, "value");
+    int32_t d;
+    if (v == NULL) {
+        jc_fail(err, 422, "missing_field", "value", "field 'value' is required");
+        return false;
+    }
+    if (strcmp(field, "former_uam") == 0) {
+        if (!json_is_boolean(v)) {
+            jc_fail(err, 422, "invalid_field", "value", "former_uam takes true or false");
+            return false;
+        }
+        *out = json_is_true(v) ? "true" : "false";
+        return true;
+    }
+    if (json_is_null(v)) {
+        if (strcmp(field, "moved_out_on") == 0 || strcmp(field, "registered_on") == 0) {
+            *out = NULL;
+            return true;
+        }
+        jc_fail(err, 422, "invalid_field", "value",
+                "only moved_out_on and registered_on may be "
+                "set back to null");
+        return false;
+    }
+    if (!json_is_string(v) || !civil_parse(json_string_value(v), json_string_length(v), &d)) {
+        jc_fail(err, 422, "invalid_date", "value", "value must be a real date as YYYY-MM-DD");
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+void api_placement_correct(struct api_call *c)
+{
+    static const char *const allowed[] = {"field", "value", "reason", NULL};
+    static const char *const fields[] = {"birth_date",  "former_uam",   "assigned_on",
+                                         "moved_in_on", "moved_out_on", "registered_on",
+                                         NULL};
+    struct jc_error err;
+    const char *field, *value = NULL, *reason;
+    if (!api_id_valid(c->path_id)) {
+        api_reply_error(c, 404, "not_found", "no such placement", NULL);
+        return;
+    }
+    json_t *body = api_body_object(c, allowed);
+    if (body == NULL)
+        return;
+    if (!jc_get_enum(body, "field", true, fields, &field, &err) ||
+        !correction_value(body, field, &value, &err) ||
+        !jc_get_string(body, "reason", true, REASON_MAX, &reason, &err)) {
+        json_decref(body);
+        api_reply_jc(c, &err);
+        return;
+    }
+    json_t *args = json_pack("{s:s, s:s, s:s?, s:s}", "id", c->path_id, "field", field, "value",
+                             value, "reason", reason);
+    json_decref(body);
+    if (args == NULL) {
+        api_reply_error(c, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    api_post(c, "placement_correct", args);
+    json_decref(args);
+}
+
 void api_placement_search(struct api_call *c)
 {
     static const char *const allowed[] = {"dossier_number", NULL};
     struct jc_error err;
-    json_t *body = body_object(c, allowed);
+    json_t *body = api_body_object(c, allowed);
     if (body == NULL)
         return;
     if (!dossier_check(body, &err)) {
@@ -161,87 +249,41 @@ void api_placement_search(struct api_call *c)
     json_decref(body);
 }
 
-struct list_query {
-    const char *municipality, *active_on, *cursor, *limit;
-};
-
-/* Reads the list's query string; unknown or repeated parameters are refused. */
-static bool list_query_parse(struct evkeyvalq *q, struct list_query *out, char *why, size_t n)
-{
-    struct evkeyval *kv;
-    memset(out, 0, sizeof *out);
-    TAILQ_FOREACH(kv, q, next)
-    {
-        const char **slot = strcmp(kv->key, "municipality") == 0 ? &out->municipality
-                            : strcmp(kv->key, "active_on") == 0  ? &out->active_on
-                            : strcmp(kv->key, "cursor") == 0     ? &out->cursor
-                            : strcmp(kv->key, "limit") == 0      ? &out->limit
-                                                                 : NULL;
-        if (slot == NULL || *slot != NULL) {
-            snprintf(why, n, "unknown or repeated query parameter");
-            return false;
-        }
-        *slot = kv->value;
-    }
-    return true;
-}
-
 void api_placement_list(struct api_call *c)
 {
+    static const char *const names[] = {"municipality", "active_on", "cursor", "limit", NULL};
+    enum { MUNI, ACTIVE, CURSOR, LIMIT };
+    const char *v[4];
     struct evkeyvalq q;
-    struct list_query lq;
-    char why[96], limit[12] = "100";
+    char limit[12];
     int32_t d;
-    const char *query = http_req_query(c->r);
+    const char *bad = NULL, *muni;
 
-    TAILQ_INIT(&q);
-    if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
-        api_reply_error(c, 400, "invalid_query", "the query string cannot be parsed", NULL);
+    if (!api_params_parse(c, &q, names, v))
         return;
-    }
-    if (!list_query_parse(&q, &lq, why, sizeof why)) {
-        evhttp_clear_headers(&q);
-        api_reply_error(c, 400, "invalid_query", why, NULL);
-        return;
-    }
-    const char *err_field = NULL;
-    if (lq.municipality != NULL &&
-        (strlen(lq.municipality) != 4 || strspn(lq.municipality, "0123456789") != 4))
-        err_field = "municipality";
-    else if (lq.active_on != NULL && !civil_parse(lq.active_on, strlen(lq.active_on), &d))
-        err_field = "active_on";
-    else if (lq.limit != NULL) {
-        char *end;
-        long n = strtol(lq.limit, &end, 10);
-        if (*lq.limit == '\0' || *end != '\0' || n < 1 || n > 1000)
-            err_field = "limit";
-        else
-            snprintf(limit, sizeof limit, "%ld", n);
-    }
-    if (err_field == NULL && lq.cursor != NULL && strlen(lq.cursor) > 64) {
+    if (v[MUNI] != NULL && !api_municipality_valid(v[MUNI]))
+        bad = "municipality";
+    else if (v[ACTIVE] != NULL && !civil_parse(v[ACTIVE], strlen(v[ACTIVE]), &d))
+        bad = "active_on";
+    else if (!api_limit_parse(v[LIMIT], limit, sizeof limit))
+        bad = "limit";
+    if (bad == NULL && v[CURSOR] != NULL && strlen(v[CURSOR]) > 64) {
         evhttp_clear_headers(&q);
         api_reply_error(c, 400, "invalid_cursor", "the cursor is not valid", "cursor");
         return;
     }
-    if (err_field != NULL) {
+    if (bad != NULL) {
         evhttp_clear_headers(&q);
         api_reply_error(c, 400, "invalid_query",
                         "a query parameter has a bad value (municipality: 4 digits, active_on: "
                         "YYYY-MM-DD, limit: 1 to 1000)",
-                        err_field);
+                        bad);
         return;
     }
-    const char *muni = lq.municipality;
-    if (!api_client_all_scope(&c->client)) {
-        if (muni != NULL && strcmp(muni, c->client.scope) != 0) {
-            evhttp_clear_headers(&q);
-            api_reply_error(c, 403, "forbidden", "this client may not list that municipality",
-                            "municipality");
-            return;
-        }
-        muni = c->client.scope;
+    if (!api_scope_municipality(c, v[MUNI], &muni)) {
+        evhttp_clear_headers(&q);
+        return;
     }
-    const char *params[5] = {c->client.scope, muni, lq.active_on, lq.cursor, limit};
-    api_query(c, &list_stmt, params);
+    api_query(c, &list_stmt, (const char *[]){c->client.scope, muni, v[ACTIVE], v[CURSOR], limit});
     evhttp_clear_headers(&q);
 }

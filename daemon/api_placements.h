@@ -10,5 +10,6 @@ void api_placement_list(struct api_call *c);
 void api_placement_search(struct api_call *c);
 void api_placement_move_in(struct api_call *c);
 void api_placement_move_out(struct api_call *c);
+void api_placement_correct(struct api_call *c);
 
 #endif

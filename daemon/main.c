@@ -168,8 +168,8 @@ int main(int argc, char **argv)
     }
     d.pool = db_pool_new(d.base, conninfo, d.cfg.db_pool_size, d.cfg.db_queue_max,
                          d.cfg.request_timeout_s, d.cfg.db_prepared);
+    d.api = d.pool ? api_new(d.base, d.pool, &d.cfg, conninfo) : NULL;
     free(conninfo);
-    d.api = d.pool ? api_new(d.pool, &d.cfg) : NULL;
     if (d.api == NULL) {
         log_error("cannot set up the database pool");
         goto fail;

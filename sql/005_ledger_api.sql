@@ -84,8 +84,13 @@ DECLARE
     items json;
 BEGIN
     PERFORM set_config('reimbursed.scope', p_scope, true);
-    SELECT coalesce(json_agg(api.allocation_json(al, al.places < al.prev_places)
-                             ORDER BY al.municipality, al.year, al.decided_on, al.id), '[]'::json)
+    SELECT coalesce(json_agg(json_build_object(
+               'id', al.id::text, 'municipality', al.municipality, 'year', al.year,
+               'places', al.places, 'decided_on', al.decided_on,
+               'accrued_places', al.accrued_places,
+               'decrease', coalesce(al.places < al.prev_places, false),
+               'recorded_at', api.ts(al.recorded_at))
+               ORDER BY al.municipality, al.year, al.decided_on, al.id), '[]'::json)
       INTO items
       FROM (SELECT a.*, lag(a.places) OVER (PARTITION BY a.municipality, a.year
                                             ORDER BY a.decided_on, a.id) AS prev_places

@@ -1,0 +1,157 @@
+/* api_runs: an accrual run takes seconds and uses blocking libpq, so it runs on a worker thread
+ * with its own connection; the thread hands its result back to the event loop through a pipe,
+ * and the loop answers the request. One run at a time per daemon (the database's advisory locks
+ * keep runs of several daemons apart). */
+#include "api_runs.h"
+
+#include "accrual_run.h"
+#include "civil_date.h"
+#include "log.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct api_runs {
+    struct event_base *base;
+    char *conninfo;
+    int pipe_rd, pipe_wr;
+    struct event *done_ev;
+    bool active;
+    pthread_t thread;
+    /* the run in progress; written by the worker before it signals */
+    struct api_call *call;
+    char through[CIVIL_DATE_LEN + 1];
+    char client_id[24];
+    int status;
+    struct strbuf body;
+};
+
+static const struct db_stmt run_get_stmt = {
+    "rb_run_get", "SELECT status, body, location FROM api.run_get($1, $2)", 2};
+
+static void *run_worker(void *arg)
+{
+    struct api_runs *runs = arg;
+    PGconn *pg = PQconnectdb(runs->conninfo);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        runs->status = 503;
+        strbuf_str(&runs->body, "{\"error\":{\"code\":\"database_unavailable\",\"message\":"
+                                "\"the accrual run cannot reach the database; retry\"}}");
+    } else {
+        PQclear(PQexec(pg, "SET application_name = 'reimbursed accrual'"));
+        runs->status = accrual_run_execute(pg, runs->client_id, runs->through, &runs->body);
+    }
+    PQfinish(pg);
+    ssize_t w;
+    do
+        w = write(runs->pipe_wr, "x", 1);
+    while (w < 0 && errno == EINTR);
+    return NULL;
+}
+
+/* On the loop: the worker is done; answer the request and let the next run start. */
+static void run_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct api_runs *runs = arg;
+    char b;
+    (void)what;
+    if (read(fd, &b, 1) != 1)
+        return;
+    pthread_join(runs->thread, NULL);
+    runs->active = false;
+    struct api_call *c = runs->call;
+    runs->call = NULL;
+    struct http_req *r = c->r;
+    free(c);
+    http_reply(r, runs->status, strbuf_cstr(&runs->body), runs->body.len, NULL,
+               runs->status == 503 ? 2 : 0);
+    strbuf_free(&runs->body);
+}
+
+struct api_runs *api_runs_new(struct event_base *base, const char *conninfo)
+{
+    int fds[2];
+    struct api_runs *runs = calloc(1, sizeof *runs);
+    if (runs == NULL)
+        return NULL;
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        free(runs);
+        return NULL;
+    }
+    runs->base = base;
+    runs->pipe_rd = fds[0];
+    runs->pipe_wr = fds[1];
+    runs->conninfo = strdup(conninfo);
+    runs->done_ev = event_new(base, runs->pipe_rd, EV_READ | EV_PERSIST, run_done, runs);
+    if (runs->conninfo == NULL || runs->done_ev == NULL || event_add(runs->done_ev, NULL) != 0) {
+        api_runs_free(runs);
+        return NULL;
+    }
+    return runs;
+}
+
+void api_runs_free(struct api_runs *runs)
+{
+    if (runs == NULL)
+        return;
+    if (runs->active) {
+        log_info("waiting for the accrual run in progress to finish");
+        pthread_join(runs->thread, NULL);
+        free(runs->call); /* its connection is gone; nothing to answer */
+        strbuf_free(&runs->body);
+    }
+    if (runs->done_ev != NULL)
+        event_free(runs->done_ev);
+    close(runs->pipe_rd);
+    close(runs->pipe_wr);
+    free(runs->conninfo);
+    free(runs);
+}
+
+void api_run_start(struct api_call *c)
+{
+    static const char *const allowed[] = {"through", NULL};
+    struct api_runs *runs = api_runs_of(c->api);
+    struct jc_error err;
+    int32_t d;
+    json_t *body = api_body_object(c, allowed);
+    if (body == NULL)
+        return;
+    if (!jc_get_date(body, "through", true, &d, NULL, &err)) {
+        json_decref(body);
+        api_reply_jc(c, &err);
+        return;
+    }
+    json_decref(body);
+    if (runs->active) {
+        api_reply_error(c, 409, "run_in_progress",
+                        "an accrual run is in progress in this daemon; retry when it ends", NULL);
+        return;
+    }
+    civil_format(d, runs->through);
+    snprintf(runs->client_id, sizeof runs->client_id, "%s", c->client.id);
+    runs->call = c;
+    runs->status = 0;
+    memset(&runs->body, 0, sizeof runs->body);
+    if (pthread_create(&runs->thread, NULL, run_worker, runs) != 0) {
+        runs->call = NULL;
+        api_reply_error(c, 503, "overloaded", "cannot start the accrual run", NULL);
+        return;
+    }
+    runs->active = true;
+}
+
+void api_run_get(struct api_call *c)
+{
+    if (!api_id_valid(c->path_id)) {
+        api_reply_error(c, 404, "not_found", "no such accrual run", NULL);
+        return;
+    }
+    api_query(c, &run_get_stmt, (const char *[]){c->client.scope, c->path_id});
+}
