@@ -167,7 +167,8 @@ enum accrual_status accrual_compute(const struct accrual_facts *f, const struct 
     struct out o = {out, cap, 0};
     enum accrual_status st = ACCRUAL_OK;
     int32_t start = accrual_housing_start(f);
-    int32_t end = min32(accrual_housing_end(f), through + 1);
+    int32_t end =
+        min32(accrual_housing_end(f), through == ACCRUAL_OPEN ? ACCRUAL_OPEN : through + 1);
 
     *n = 0;
     if (start >= end)

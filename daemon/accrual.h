@@ -76,7 +76,8 @@ const char *accrual_code_name(enum accrual_code code);
 bool accrual_code_parse(const char *s, enum accrual_code *out);
 
 /* Days in housing are [start, end): start = max(moved_in, assigned); end = min(moved_out,
- * registered), open when both are absent. No move-in means no days (start == end). */
+ * registered), open when both are absent. There are days only when start < end: without a
+ * move-in start is ACCRUAL_OPEN, and a move-out before the assignment gives start > end. */
 int32_t accrual_housing_start(const struct accrual_facts *f);
 int32_t accrual_housing_end(const struct accrual_facts *f);
 /* The first day on which the person counts as an adult: the 18th birthday (29 February → 1 March

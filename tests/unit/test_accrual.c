@@ -17,10 +17,10 @@
 
 #include "accrual.h"
 
-#define MAX_ROWS 8      /* rows per code in a test schedule */
-#define MAX_LINES 600   /* output lines per placement in a test */
-#define REF_Y0 2020     /* the reference's month grid starts in January of this year */
-#define REF_MONTHS 144  /* and has this many months */
+#define MAX_ROWS 8     /* rows per code in a test schedule */
+#define MAX_LINES 600  /* output lines per placement in a test */
+#define REF_Y0 2020    /* the reference's month grid starts in January of this year */
+#define REF_MONTHS 144 /* and has this many months */
 #define RANDOM_CASES 100000L
 
 enum { CH = ACCRUAL_DAY_CHILD, AD = ACCRUAL_DAY_ADULT, UAM = ACCRUAL_DAY_FORMER_UAM };
@@ -180,7 +180,9 @@ static void reference(const struct accrual_facts *f, const struct accrual_schedu
 
     int y, m, d;
     ref_ymd(e->first, &y, &m, &d);
-    int mi0 = (y - REF_Y0) * 12 + m - 1, mi = mi0;
+    int mi0 = (y - REF_Y0) * 12 + m - 1, mi = mi0, ly, lm, ld;
+    ref_ymd(e->last, &ly, &lm, &ld);
+    assert_true(mi0 >= 0 && (ly - REF_Y0) * 12 + lm - 1 < REF_MONTHS); /* the grid holds them */
     if (f->moved_in_on >= f->assigned_on) { /* then the move-in is the first day */
         int64_t a;
         if (ref_rate(s, MOVE, f->moved_in_on, &a))
@@ -190,7 +192,6 @@ static void reference(const struct accrual_facts *f, const struct accrual_schedu
     }
     for (int32_t day = e->first; day <= e->last; day++) {
         mi = (y - REF_Y0) * 12 + m - 1;
-        assert_true(mi >= 0 && mi < REF_MONTHS);
         if (day < e->adult) {
             ref_add(s, mi, CH, day, e);
         } else {
@@ -215,9 +216,9 @@ static void reference(const struct accrual_facts *f, const struct accrual_schedu
         for (int c = 0; c < ACCRUAL_CODES; c++) {
             if (grid[i][c].any && !missing) {
                 assert_true(e->n < MAX_LINES);
-                e->lines[e->n++] = (struct accrual_line){dn(REF_Y0 + i / 12, i % 12 + 1, 1),
-                                                         (enum accrual_code)c, grid[i][c].days,
-                                                         grid[i][c].amount};
+                e->lines[e->n++] =
+                    (struct accrual_line){dn(REF_Y0 + i / 12, i % 12 + 1, 1), (enum accrual_code)c,
+                                          grid[i][c].days, grid[i][c].amount};
             }
             grid[i][c] = (struct cell){0, 0, false};
         }
@@ -402,8 +403,7 @@ static struct accrual_facts facts(int32_t assigned, int32_t in, int32_t out, int
     return (struct accrual_facts){assigned, in, out, reg, birth, former_uam};
 }
 
-static struct accrual_line L(int y, int m, int code, int32_t days, int64_t amount)
-{
+static struct accrual_line L(int y, int m, int code, int32_t days, int64_t amount) {
     return (struct accrual_line){dn(y, m, 1), (enum accrual_code)code, days, amount};
 }
 
@@ -411,8 +411,9 @@ static struct accrual_line L(int y, int m, int code, int32_t days, int64_t amoun
 #define NLINES(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Runs the engine, expects OK and exactly the lines `want`; also checks the reference agrees. */
-static void expect_lines(const struct accrual_facts *f, const struct sched *sc, int32_t through,
-                         const struct accrual_line *want, size_t nwant)
+static void
+expect_lines(const struct accrual_facts *f, const struct sched *sc, int32_t through,
+             const struct accrual_line *want, size_t nwant)
 {
     struct accrual_line out[MAX_LINES];
     struct accrual_error err;
@@ -483,7 +484,7 @@ static void test_design_example_child_turns_18(void **state)
     struct accrual_facts f = facts(in, in, dn(2024, 4, 2), NONE, dn(2006, 3, 15), false);
     assert_int_equal(accrual_adult_from(f.birth_date), dn(2024, 3, 15));
     const struct accrual_line want[] = {
-        L(2024, 1, MOVE, 0, 1500000), L(2024, 1, CH, 22, 22 * 15000),
+        L(2024, 1, MOVE, 0, 1500000),   L(2024, 1, CH, 22, 22 * 15000),
         L(2024, 2, CH, 29, 29 * 15000), L(2024, 3, CH, 14, 14 * 15000),
         L(2024, 3, AD, 17, 17 * 30000), L(2024, 4, AD, 1, 30000),
     };
@@ -491,9 +492,9 @@ static void test_design_example_child_turns_18(void **state)
 
     f.former_uam = true; /* DAY_FORMER_UAM on top of DAY_ADULT, from the birthday */
     const struct accrual_line want_uam[] = {
-        L(2024, 1, MOVE, 0, 1500000),   L(2024, 1, CH, 22, 330000),     L(2024, 2, CH, 29, 435000),
-        L(2024, 3, CH, 14, 210000),     L(2024, 3, AD, 17, 510000),     L(2024, 3, UAM, 17, 680000),
-        L(2024, 4, AD, 1, 30000),       L(2024, 4, UAM, 1, 40000),
+        L(2024, 1, MOVE, 0, 1500000), L(2024, 1, CH, 22, 330000), L(2024, 2, CH, 29, 435000),
+        L(2024, 3, CH, 14, 210000),   L(2024, 3, AD, 17, 510000), L(2024, 3, UAM, 17, 680000),
+        L(2024, 4, AD, 1, 30000),     L(2024, 4, UAM, 1, 40000),
     };
     expect_lines(&f, &sc, dn(2024, 12, 31), want_uam, NLINES(want_uam));
 }
@@ -502,8 +503,8 @@ static void test_adult_from(void **state)
 {
     (void)state;
     static const int t[][6] = {
-        {2004, 2, 29, 2022, 3, 1}, {2008, 2, 29, 2026, 3, 1}, {2000, 2, 29, 2018, 3, 1},
-        {2004, 2, 28, 2022, 2, 28}, {2004, 3, 1, 2022, 3, 1},  {2006, 3, 15, 2024, 3, 15},
+        {2004, 2, 29, 2022, 3, 1},  {2008, 2, 29, 2026, 3, 1},    {2000, 2, 29, 2018, 3, 1},
+        {2004, 2, 28, 2022, 2, 28}, {2004, 3, 1, 2022, 3, 1},     {2006, 3, 15, 2024, 3, 15},
         {2006, 2, 28, 2024, 2, 28}, {2005, 12, 31, 2023, 12, 31}, {2006, 1, 1, 2024, 1, 1},
         {1982, 2, 28, 2000, 2, 28}, {2082, 2, 28, 2100, 2, 28},
     };
@@ -599,11 +600,10 @@ static void test_registration_before_move_out(void **state)
     (void)state;
     struct sched sc;
     sched_design(&sc);
-    struct accrual_facts f = facts(dn(2024, 1, 1), dn(2024, 1, 5), dn(2024, 3, 20),
-                                   dn(2024, 2, 10), dn(1990, 1, 1), false);
-    const struct accrual_line want[] = {L(2024, 1, MOVE, 0, 1500000),
-                                        L(2024, 1, AD, 27, 27 * 30000),
-                                        L(2024, 2, AD, 9, 9 * 30000)};
+    struct accrual_facts f = facts(dn(2024, 1, 1), dn(2024, 1, 5), dn(2024, 3, 20), dn(2024, 2, 10),
+                                   dn(1990, 1, 1), false);
+    const struct accrual_line want[] = {
+        L(2024, 1, MOVE, 0, 1500000), L(2024, 1, AD, 27, 27 * 30000), L(2024, 2, AD, 9, 9 * 30000)};
     expect_lines(&f, &sc, dn(2024, 12, 31), want, NLINES(want));
 }
 
@@ -614,10 +614,9 @@ static void test_open_ended_cut_at_through(void **state)
     sched_design(&sc);
     struct accrual_facts f =
         facts(dn(2024, 6, 1), dn(2024, 6, 15), NONE, NONE, dn(2010, 5, 5), false);
-    const struct accrual_line want[] = {L(2024, 6, MOVE, 0, 1500000),
-                                        L(2024, 6, CH, 16, 16 * 15000),
-                                        L(2024, 7, CH, 31, 31 * 15000),
-                                        L(2024, 8, CH, 10, 10 * 15000)};
+    const struct accrual_line want[] = {
+        L(2024, 6, MOVE, 0, 1500000), L(2024, 6, CH, 16, 16 * 15000),
+        L(2024, 7, CH, 31, 31 * 15000), L(2024, 8, CH, 10, 10 * 15000)};
     expect_lines(&f, &sc, dn(2024, 8, 10), want, NLINES(want));
     const struct accrual_line one[] = {L(2024, 6, MOVE, 0, 1500000), L(2024, 6, CH, 1, 15000)};
     expect_lines(&f, &sc, dn(2024, 6, 15), one, NLINES(one));
@@ -647,8 +646,8 @@ static void test_zero_rows_before_2022_07_01(void **state)
     struct accrual_facts f =
         facts(dn(2022, 3, 4), dn(2022, 5, 20), dn(2022, 7, 3), NONE, dn(1990, 1, 1), true);
     const struct accrual_line want[] = {
-        L(2022, 5, MOVE, 0, 0),    L(2022, 5, AD, 12, 0),     L(2022, 5, UAM, 12, 0),
-        L(2022, 6, AD, 30, 0),     L(2022, 6, UAM, 30, 0),    L(2022, 7, AD, 2, 60000),
+        L(2022, 5, MOVE, 0, 0),    L(2022, 5, AD, 12, 0),  L(2022, 5, UAM, 12, 0),
+        L(2022, 6, AD, 30, 0),     L(2022, 6, UAM, 30, 0), L(2022, 7, AD, 2, 60000),
         L(2022, 7, UAM, 2, 80000),
     };
     expect_lines(&f, &sc, dn(2022, 12, 31), want, NLINES(want));
@@ -700,8 +699,8 @@ static void test_null_row_mid_period(void **state)
     sc.rows[AD][3] = (struct accrual_rate){dn(2024, 4, 1), ACCRUAL_OPEN, true, 32000};
     sc.s.n[AD] = 4;
     int32_t birth = dn(1990, 1, 1);
-    struct accrual_facts f = facts(dn(2024, 2, 10), dn(2024, 2, 10), dn(2024, 5, 1), NONE, birth,
-                                   false);
+    struct accrual_facts f =
+        facts(dn(2024, 2, 10), dn(2024, 2, 10), dn(2024, 5, 1), NONE, birth, false);
     expect_status(&f, &sc, dn(2024, 12, 31), ACCRUAL_NO_RATE, dn(2024, 3, 1), AD);
     f.moved_out_on = dn(2024, 3, 1); /* the move-out day does not count */
     const struct accrual_line feb[] = {L(2024, 2, MOVE, 0, 1500000), L(2024, 2, AD, 20, 600000)};
@@ -902,7 +901,8 @@ static void gen_schedule(struct rng *r, struct accrual_rate *rows, size_t *n)
         if (rng_pct(r, 50)) {
             int32_t again = end + (int32_t)rng_between(r, 1, 300);
             rows[k - 1].to = again;
-            rows[k++] = (struct accrual_rate){again, ACCRUAL_OPEN, true, rng_between(r, 0, 1000000)};
+            rows[k++] =
+                (struct accrual_rate){again, ACCRUAL_OPEN, true, rng_between(r, 0, 1000000)};
         }
     }
     *n = k;
@@ -954,8 +954,8 @@ static void gen_facts(struct rng *r, struct accrual_facts *f, int32_t *through)
         f->moved_in_on = f->assigned_on;
     else
         f->moved_in_on = f->assigned_on + (int32_t)rng_between(r, 1, 240);
-    int32_t anchor = f->moved_in_on != NONE && f->moved_in_on > f->assigned_on ? f->moved_in_on
-                                                                                : f->assigned_on;
+    int32_t anchor =
+        f->moved_in_on != NONE && f->moved_in_on > f->assigned_on ? f->moved_in_on : f->assigned_on;
     f->moved_out_on = gen_end(r, anchor, 35);
     f->registered_on = gen_end(r, anchor, 55);
     int32_t end = f->moved_out_on;
@@ -980,11 +980,14 @@ static void gen_facts(struct rng *r, struct accrual_facts *f, int32_t *through)
     else if (roll < 20)
         f->birth_date = birth_for_18(r, f->moved_in_on != NONE ? f->moved_in_on : anchor);
     else if (roll < 28)
-        f->birth_date = birth_for_18(r, end != NONE ? end : anchor + (int32_t)rng_between(r, 0, 400));
+        f->birth_date =
+            birth_for_18(r, end != NONE ? end : anchor + (int32_t)rng_between(r, 0, 400));
     else if (roll < 36)
         f->birth_date = birth_for_18(r, ref_month_of(anchor + (int32_t)rng_between(r, -60, 1400)));
-    else if (roll < 52)
+    else if (roll < 50)
         f->birth_date = birth_for_18(r, anchor + (int32_t)rng_between(r, 0, 700));
+    else if (roll < 54) /* born on the assignment day (plausible) or just after (not) */
+        f->birth_date = f->assigned_on + (int32_t)rng_between(r, -1, 1);
     else if (roll < 75)
         f->birth_date = (int32_t)rng_between(r, dn(1995, 1, 1), dn(2012, 12, 31));
     else
@@ -1006,9 +1009,9 @@ static bool check_helpers(struct rng *r, const struct accrual_facts *f,
         snprintf(why, len, "housing_end %d, expected %d", end, want_end);
         return false;
     }
-    if (f->moved_in_on == NONE ? start < end
-                               : start != (f->moved_in_on > f->assigned_on ? f->moved_in_on
-                                                                           : f->assigned_on)) {
+    if (f->moved_in_on == NONE
+            ? start < end
+            : start != (f->moved_in_on > f->assigned_on ? f->moved_in_on : f->assigned_on)) {
         snprintf(why, len, "housing_start %d", start);
         return false;
     }

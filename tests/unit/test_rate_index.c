@@ -1,4 +1,5 @@
-/* Unit tests for rate_index: exact decimal indexing, rounding to whole kronor steps, bad factors. */
+/* Unit tests for rate_index: exact decimal indexing, rounding to whole kronor steps, bad factors.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -24,7 +25,8 @@ static struct u128 mul64(uint64_t a, uint64_t b)
     uint64_t a0 = a & 0xffffffffu, a1 = a >> 32, b0 = b & 0xffffffffu, b1 = b >> 32;
     uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
     uint64_t mid = (p00 >> 32) + (p01 & 0xffffffffu) + (p10 & 0xffffffffu);
-    struct u128 r = {p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32), (mid << 32) | (p00 & 0xffffffffu)};
+    struct u128 r = {p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32),
+                     (mid << 32) | (p00 & 0xffffffffu)};
     return r;
 }
 
@@ -83,8 +85,8 @@ static int64_t apply_ok(int64_t amount, const char *factor, int64_t round_kronor
     char err[128] = "";
     int64_t out = 0x5a5a5a5a;
     if (!rate_index_apply(amount, factor, round_kronor, &out, err, sizeof err))
-        fail_msg("%" PRId64 " x \"%s\" round %" PRId64 " refused: %s", amount, factor,
-                 round_kronor, err);
+        fail_msg("%" PRId64 " x \"%s\" round %" PRId64 " refused: %s", amount, factor, round_kronor,
+                 err);
     return out;
 }
 
@@ -142,15 +144,15 @@ static void test_ties_away_from_zero(void **state)
     assert_int_equal(apply_ok(1499, "1", 10), 1000);
     assert_int_equal(apply_ok(0, "1.065", 10), 0);
     /* Halves reached through the factor. */
-    assert_int_equal(apply_ok(1000, "0.5", 10), 1000);      /* 500 öre */
+    assert_int_equal(apply_ok(1000, "0.5", 10), 1000); /* 500 öre */
     assert_int_equal(apply_ok(-1000, "0.5", 10), -1000);
-    assert_int_equal(apply_ok(999, "0.5", 10), 0);          /* 499.5 öre */
+    assert_int_equal(apply_ok(999, "0.5", 10), 0);             /* 499.5 öre */
     assert_int_equal(apply_ok(10000000, "0.00005", 10), 1000); /* 500 öre */
     assert_int_equal(apply_ok(-10000000, "0.00005", 10), -1000);
     assert_int_equal(apply_ok(1000000000, "0.000000500", 10), 1000);
     assert_int_equal(apply_ok(1000000000, "0.000000499", 10), 0);
     assert_int_equal(apply_ok(1, "500", 10), 1000);
-    assert_int_equal(apply_ok(3, "16.5", 1), 0);      /* 49.5 öre < 50 */
+    assert_int_equal(apply_ok(3, "16.5", 1), 0);           /* 49.5 öre < 50 */
     assert_int_equal(apply_ok(3, "16.666666667", 1), 100); /* 50.000000001 öre */
     assert_int_equal(apply_ok(-3, "16.666666667", 1), -100);
 }
@@ -186,8 +188,8 @@ static void test_bad_factor(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",    "1.",  ".5",    "-1.2", "1.2.3", "abc", "1.0000000001", "+1.2", " 1.2", "1.2 ",
-        "1,2", "1e3", "0x10",  ".",    "1..2",  "1.2a",
+        "",    "1.",   ".5", "-1.2", "1.2.3", "abc", "1.0000000001", "+1.2", " 1.2", "1.2 ", "1,2",
+        "1e3", "0x10", ".",  "1..2", "1.2a",  "0",   "0.000", /* not a positive factor */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_refused(1282000, bad[i], 10);
@@ -296,8 +298,8 @@ static void test_random_exact_ties(void **state)
         const char *factor;
         uint64_t mantissa;
         int decimals;
-    } f[] = {{"1", 1, 0},       {"0.5", 5, 1},    {"2.5", 25, 1},      {"1.25", 125, 2},
-             {"0.2", 2, 1},     {"0.05", 5, 2},   {"1.000", 1000, 3},  {"0.000000001", 1, 9}};
+    } f[] = {{"1", 1, 0},   {"0.5", 5, 1},  {"2.5", 25, 1},     {"1.25", 125, 2},
+             {"0.2", 2, 1}, {"0.05", 5, 2}, {"1.000", 1000, 3}, {"0.000000001", 1, 9}};
     uint64_t s = 7;
     for (int i = 0; i < RANDOM_CASES; i++) {
         size_t j = (size_t)rng_below(&s, sizeof f / sizeof f[0]);
