@@ -6,6 +6,8 @@
 #include "api_placements.h"
 #include "api_runs.h"
 #include "log.h"
+#include "metrics.h"
+#include "strbuf.h"
 #include "token.h"
 
 #include <event2/keyvalq_struct.h>
@@ -15,6 +17,7 @@
 #include <sys/queue.h>
 
 struct api {
+    struct http_server *http;
     struct db_pool *pool;
     const struct rb_config *cfg;
     struct api_runs *runs;
@@ -30,10 +33,12 @@ struct route {
 
 static void health(struct api_call *c);
 static void ready(struct api_call *c);
+static void metrics(struct api_call *c);
 
 static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/healthz", ROLE_NONE, false, health},
     {EVHTTP_REQ_GET, "/readyz", ROLE_NONE, false, ready},
+    {EVHTTP_REQ_GET, "/metrics", ROLE_NONE, false, metrics},
     {EVHTTP_REQ_POST, "/v1/placements", ROLE_WRITE, true, api_placement_create},
     {EVHTTP_REQ_GET, "/v1/placements", ROLE_READ, true, api_placement_list},
     {EVHTTP_REQ_POST, "/v1/placements/search", ROLE_READ, true, api_placement_search},
@@ -53,7 +58,8 @@ static const struct route routes[] = {
 };
 
 static const struct db_stmt auth_stmt = {
-    "rb_auth", "SELECT id, name, role, scope, token_sha256 FROM api.client_by_token($1)", 1};
+    "rb_auth",
+    "SELECT id, name, role, scope, token_sha256, cert_sha256 FROM api.client_by_token($1)", 1};
 static const struct db_stmt post_stmt = {
     "rb_post", "SELECT status, body, location FROM api.post($1, $2, $3, $4, $5, $6)", 6};
 
@@ -84,6 +90,11 @@ void api_free(struct api *api)
 struct api_runs *api_runs_of(struct api *api)
 {
     return api->runs;
+}
+
+void api_set_http(struct api *api, struct http_server *http)
+{
+    api->http = http;
 }
 
 bool api_client_all_scope(const struct api_client *c)
@@ -324,6 +335,48 @@ static void ready(struct api_call *c)
     http_reply(r, 503, body, sizeof body - 1, NULL, 2);
 }
 
+static const struct db_stmt nightly_stmt = {
+    "rb_nightly",
+    "SELECT extract(epoch FROM max(finished_at))::float8 FROM accrual_runs WHERE status = 'done'",
+    0};
+
+static void metrics_reply(struct api_call *c, double nightly)
+{
+    struct db_pool_stats ps;
+    struct strbuf out = {0};
+    db_pool_stats(c->api->pool, &ps);
+    struct metrics_gauges g = {ps.busy,
+                               ps.idle,
+                               ps.down,
+                               ps.waiting,
+                               ps.errors,
+                               c->api->http ? http_server_open_connections(c->api->http) : 0,
+                               db_pool_ready(c->api->pool),
+                               nightly};
+    metrics_render(&out, &g);
+    struct http_req *r = c->r;
+    call_finish(c);
+    if (out.oom)
+        http_reply_error_retry(r, 503, "overloaded", "out of memory", 1);
+    else
+        http_reply_typed(r, 200, "text/plain; version=0.0.4; charset=utf-8", strbuf_cstr(&out),
+                         out.len);
+    strbuf_free(&out);
+}
+
+static void on_nightly(enum db_status st, const PGresult *res, void *arg)
+{
+    bool known = st == DB_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+    metrics_reply(arg, known ? strtod(PQgetvalue(res, 0, 0), NULL) : -1);
+}
+
+/* Scrapes never fail for want of the database: without it the nightly gauge is left out. */
+static void metrics(struct api_call *c)
+{
+    if (db_submit(c->api->pool, &nightly_stmt, NULL, on_nightly, c) != DB_OK)
+        metrics_reply(c, -1);
+}
+
 /* Matches path against pattern segment by segment; "{id}" captures one segment. */
 static bool route_match(const char *pattern, const char *path, char *id, size_t idlen)
 {
@@ -401,6 +454,15 @@ static void authorize_and_run(struct api_call *c)
     rt->fn(c);
 }
 
+/* With mutual TLS, the presented certificate must be the one bound to the token's client. */
+static bool cert_matches(const struct api_call *c, const PGresult *res)
+{
+    char fp[TOKEN_HASH_HEX_LEN + 1];
+    if (PQgetisnull(res, 0, 5) || !http_req_peer_cert_sha256(c->r, fp))
+        return false;
+    return token_hash_equal(fp, PQgetvalue(res, 0, 5));
+}
+
 static void on_client(enum db_status st, const PGresult *res, void *arg)
 {
     struct api_call *c = arg;
@@ -418,6 +480,11 @@ static void on_client(enum db_status st, const PGresult *res, void *arg)
     token_hash_hex(auth + 7, strlen(auth + 7), hash);
     if (PQntuples(res) != 1 || !token_hash_equal(hash, PQgetvalue(res, 0, 4))) {
         api_reply_error(c, 401, "unauthorized", "the bearer token is not valid", NULL);
+        return;
+    }
+    if (http_server_client_certs(c->api->http) && !cert_matches(c, res)) {
+        api_reply_error(c, 401, "unauthorized",
+                        "the client certificate is not the one bound to this token", NULL);
         return;
     }
     snprintf(c->client.id, sizeof c->client.id, "%s", PQgetvalue(res, 0, 0));

@@ -38,6 +38,8 @@ struct api_runs;
 struct api *api_new(struct event_base *base, struct db_pool *pool, const struct rb_config *cfg,
                     const char *conninfo);
 struct api_runs *api_runs_of(struct api *api);
+/* The server the api answers for (for limits and TLS facts such as client certificates). */
+void api_set_http(struct api *api, struct http_server *http);
 void api_free(struct api *api);
 /* The http_handler for every request. */
 void api_handle(struct http_req *r, void *arg);

@@ -7,6 +7,7 @@
 #include "accrual_run.h"
 #include "civil_date.h"
 #include "log.h"
+#include "metrics.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct api_runs {
@@ -30,6 +32,7 @@ struct api_runs {
     char client_id[24];
     int status;
     struct strbuf body;
+    struct timespec started;
 };
 
 static const struct db_stmt run_get_stmt = {
@@ -67,6 +70,18 @@ static void run_done(evutil_socket_t fd, short what, void *arg)
     runs->active = false;
     struct api_call *c = runs->call;
     runs->call = NULL;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    json_t *run = runs->status == 200 ? json_loads(strbuf_cstr(&runs->body), 0, NULL) : NULL;
+    metrics_accrual_run(
+        (double)(now.tv_sec - runs->started.tv_sec) +
+            (double)(now.tv_nsec - runs->started.tv_nsec) / 1e9,
+        run ? (long long)json_integer_value(json_object_get(run, "lines_posted")) : 0,
+        run != NULL && strcmp(json_string_value(json_object_get(run, "status"))
+                                  ? json_string_value(json_object_get(run, "status"))
+                                  : "",
+                              "done") == 0);
+    json_decref(run);
     struct http_req *r = c->r;
     free(c);
     http_reply(r, runs->status, strbuf_cstr(&runs->body), runs->body.len, NULL,
@@ -138,6 +153,7 @@ void api_run_start(struct api_call *c)
     snprintf(runs->client_id, sizeof runs->client_id, "%s", c->client.id);
     runs->call = c;
     runs->status = 0;
+    clock_gettime(CLOCK_MONOTONIC, &runs->started);
     memset(&runs->body, 0, sizeof runs->body);
     if (pthread_create(&runs->thread, NULL, run_worker, runs) != 0) {
         runs->call = NULL;

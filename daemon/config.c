@@ -26,6 +26,7 @@ static const struct key keys[] = {
     {"port", K_INT, OFF(port), 1, 65535},
     {"tls_cert", K_STRING, OFF(tls_cert), 0, 0},
     {"tls_key", K_STRING, OFF(tls_key), 0, 0},
+    {"tls_client_ca", K_STRING, OFF(tls_client_ca), 0, 0},
     {"db", K_STRING, OFF(db), 0, 0},
     {"db_admin", K_STRING, OFF(db_admin), 0, 0},
     {"db_pool_size", K_INT, OFF(db_pool_size), 1, 256},
@@ -60,6 +61,7 @@ void config_free(struct rb_config *cfg)
     free(cfg->listen);
     free(cfg->tls_cert);
     free(cfg->tls_key);
+    free(cfg->tls_client_ca);
     free(cfg->db);
     free(cfg->db_admin);
     memset(cfg, 0, sizeof *cfg);

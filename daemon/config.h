@@ -8,10 +8,11 @@
 struct rb_config {
     char *listen; /* address to bind, numeric */
     int port;
-    char *tls_cert; /* PEM certificate chain */
-    char *tls_key;  /* PEM private key */
-    char *db;       /* libpq conninfo of the daemon's role */
-    char *db_admin; /* libpq conninfo of the owner role (migrations) */
+    char *tls_cert;      /* PEM certificate chain */
+    char *tls_key;       /* PEM private key */
+    char *tls_client_ca; /* PEM CA bundle; when set, clients must present a bound certificate */
+    char *db;            /* libpq conninfo of the daemon's role */
+    char *db_admin;      /* libpq conninfo of the owner role (migrations) */
     int db_pool_size;
     bool db_prepared; /* named prepared statements; off behind pgbouncer < 1.21 */
     int db_queue_max; /* requests that may wait for a connection */

@@ -4,11 +4,14 @@
 #include "token.h"
 
 #include <getopt.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
 
 struct client_args {
-    const char *name, *role, *scope;
+    const char *name, *role, *scope, *cert;
 };
 
 static int parse_args(int argc, char **argv, struct client_args *a)
@@ -16,6 +19,7 @@ static int parse_args(int argc, char **argv, struct client_args *a)
     static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
                                          {"role", required_argument, NULL, 'r'},
                                          {"scope", required_argument, NULL, 's'},
+                                         {"cert", required_argument, NULL, 'C'},
                                          {0}};
     int opt;
     memset(a, 0, sizeof *a);
@@ -27,10 +31,36 @@ static int parse_args(int argc, char **argv, struct client_args *a)
             a->role = optarg;
         else if (opt == 's')
             a->scope = optarg;
+        else if (opt == 'C')
+            a->cert = optarg;
         else
             return 0;
     }
     return optind == argc;
+}
+
+/* The SHA-256 of a PEM certificate's DER encoding, as mutual TLS will see it. */
+static int cert_fingerprint(const char *path, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    FILE *f = fopen(path, "r");
+    X509 *cert = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    int ok = cert != NULL && X509_digest(cert, EVP_sha256(), md, &n) == 1 && n == 32;
+    X509_free(cert);
+    if (f)
+        fclose(f);
+    if (!ok) {
+        fprintf(stderr, "reimbursectl: cannot read a PEM certificate from %s\n", path);
+        return 0;
+    }
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    return 1;
 }
 
 static int new_token(char *token, char *hash)
@@ -62,13 +92,17 @@ static int client_add(PGconn *pg, const struct client_args *a)
             return CTL_USAGE;
         }
     }
+    char fp[TOKEN_HASH_HEX_LEN + 1];
+    if (a->cert != NULL && !cert_fingerprint(a->cert, fp))
+        return CTL_USAGE;
     if (!new_token(token, hash))
         return CTL_FAIL;
-    const char *p[4] = {a->name, a->role, a->scope, hash};
-    PGresult *res = PQexecParams(pg,
-                                 "INSERT INTO clients (name, role, scope, token_sha256) "
-                                 "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-                                 4, NULL, p, NULL, NULL, 0);
+    const char *p[5] = {a->name, a->role, a->scope, hash, a->cert ? fp : NULL};
+    PGresult *res =
+        PQexecParams(pg,
+                     "INSERT INTO clients (name, role, scope, token_sha256, cert_sha256) "
+                     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
+                     5, NULL, p, NULL, NULL, 0);
     if (!ctl_result_ok(pg, res, PGRES_COMMAND_OK, "adding the client")) {
         PQclear(res);
         return CTL_FAIL;
@@ -129,20 +163,49 @@ static int client_revoke(PGconn *pg, const struct client_args *a)
     return CTL_OK;
 }
 
+static int client_bind(PGconn *pg, const struct client_args *a)
+{
+    char fp[TOKEN_HASH_HEX_LEN + 1];
+    if (a->name == NULL || a->cert == NULL) {
+        fprintf(stderr, "reimbursectl: client bind needs --name and --cert\n");
+        return CTL_USAGE;
+    }
+    if (!cert_fingerprint(a->cert, fp))
+        return CTL_USAGE;
+    const char *p[2] = {a->name, fp};
+    PGresult *res = PQexecParams(pg,
+                                 "UPDATE clients SET cert_sha256 = $2 "
+                                 "WHERE name = $1 AND revoked_at IS NULL",
+                                 2, NULL, p, NULL, NULL, 0);
+    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "binding the certificate");
+    int found = ok && strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!ok)
+        return CTL_FAIL;
+    if (!found) {
+        fprintf(stderr, "reimbursectl: no active client named '%s'\n", a->name);
+        return CTL_CONFLICT;
+    }
+    printf("client %s is bound to the certificate with SHA-256 %s\n", a->name, fp);
+    return CTL_OK;
+}
+
 static int client_list(PGconn *pg)
 {
     PGresult *res = PQexec(pg, "SELECT name, role, scope, "
                                "to_char(created_at, 'YYYY-MM-DD HH24:MI'), "
-                               "CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END "
+                               "CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END, "
+                               "CASE WHEN cert_sha256 IS NULL THEN '' ELSE 'cert' END "
                                "FROM clients ORDER BY id");
     if (!ctl_result_ok(pg, res, PGRES_TUPLES_OK, "listing clients")) {
         PQclear(res);
         return CTL_FAIL;
     }
-    printf("%-24s %-6s %-6s %-17s %s\n", "NAME", "ROLE", "SCOPE", "CREATED", "STATE");
+    printf("%-24s %-6s %-6s %-17s %-7s %s\n", "NAME", "ROLE", "SCOPE", "CREATED", "STATE", "MTLS");
     for (int i = 0; i < PQntuples(res); i++)
-        printf("%-24s %-6s %-6s %-17s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+        printf("%-24s %-6s %-6s %-17s %-7s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+               PQgetvalue(res, i, 5));
     PQclear(res);
     return CTL_OK;
 }
@@ -163,6 +226,8 @@ int ctl_client(PGconn *pg, int argc, char **argv)
         return client_revoke(pg, &a);
     if (strcmp(verb, "list") == 0)
         return client_list(pg);
+    if (strcmp(verb, "bind") == 0)
+        return client_bind(pg, &a);
     fprintf(stderr, "reimbursectl: unknown client command '%s'\n", verb);
     return CTL_USAGE;
 }

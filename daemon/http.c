@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -16,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@ struct http_server {
     http_handler handler;
     void *arg;
     int max_connections;
+    bool client_certs;
     int open_connections;
     int active_requests;
     bool stopping;
@@ -105,7 +108,7 @@ static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
     return bev;
 }
 
-static SSL_CTX *tls_context_new(const struct rb_config *cfg, char *err, size_t errlen)
+struct ssl_ctx_st *http_tls_context_new(const struct rb_config *cfg, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
@@ -129,6 +132,17 @@ static SSL_CTX *tls_context_new(const struct rb_config *cfg, char *err, size_t e
         SSL_CTX_free(ctx);
         return NULL;
     }
+    if (cfg->tls_client_ca != NULL) {
+        if (SSL_CTX_load_verify_locations(ctx, cfg->tls_client_ca, NULL) != 1) {
+            snprintf(err, errlen, "cannot load tls_client_ca %s", cfg->tls_client_ca);
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+        SSL_CTX_set_verify_depth(ctx, 4);
+    }
+    /* Session resumption keyed on this context, so a reloaded CA is not bypassed by a ticket. */
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"reimbursed", 10);
     return ctx;
 fail:
     snprintf(err, errlen, "cannot set up TLS: %s", ERR_reason_error_string(ERR_get_error()));
@@ -223,7 +237,8 @@ struct http_server *http_server_new(struct event_base *base, const struct rb_con
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         memset(rnd, 0, sizeof rnd);
     snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-    s->tls = tls_context_new(cfg, err, errlen);
+    s->tls = http_tls_context_new(cfg, err, errlen);
+    s->client_certs = cfg->tls_client_ca != NULL;
     if (s->tls == NULL)
         goto fail;
     fd = listen_socket(cfg, err, errlen);
@@ -255,6 +270,23 @@ fail:
     s->listener = NULL;
     http_server_free(s);
     return NULL;
+}
+
+void http_server_reload(struct http_server *s, const struct rb_config *cfg, struct ssl_ctx_st *ctx)
+{
+    SSL_CTX_free(s->tls); /* connections made with it hold their own reference */
+    s->tls = ctx;
+    s->client_certs = cfg->tls_client_ca != NULL;
+    s->max_connections = cfg->max_connections;
+    evhttp_set_timeout(s->http, cfg->idle_timeout_s);
+    evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
+    evhttp_set_max_headers_size(s->http, cfg->max_header_bytes);
+    limit_check(s);
+}
+
+bool http_server_client_certs(const struct http_server *s)
+{
+    return s->client_certs;
 }
 
 void http_server_stop_accepting(struct http_server *s)
@@ -348,6 +380,27 @@ const char *http_req_id(const struct http_req *r)
     return r->id;
 }
 
+bool http_req_peer_cert_sha256(const struct http_req *r, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    X509 *cert = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    bool ok = cert != NULL && X509_digest(cert, EVP_sha256(), md, &n) == 1 && n == 32;
+    X509_free(cert);
+    if (!ok)
+        return false;
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    return true;
+}
+
 void http_req_set_route(struct http_req *r, const char *route)
 {
     r->route = route;
@@ -389,8 +442,10 @@ void http_reply_typed(struct http_req *r, int status, const char *content_type, 
     evhttp_send_reply(r->req, status, NULL, out);
     if (out != NULL)
         evbuffer_free(out);
-    log_info("%s %s %d %.1fms client=%s id=%s", http_req_method_name(r), r->route, status,
-             elapsed_ms(&r->started), r->client, r->id);
+    double ms = elapsed_ms(&r->started);
+    metrics_http(http_req_method_name(r), r->route, status, ms / 1000.0);
+    log_info("%s %s %d %.1fms client=%s id=%s", http_req_method_name(r), r->route, status, ms,
+             r->client, r->id);
     r->server->active_requests--;
     free(r);
 }

@@ -18,6 +18,12 @@ typedef void (*http_handler)(struct http_req *r, void *arg);
 struct http_server *http_server_new(struct event_base *base, const struct rb_config *cfg,
                                     http_handler handler, void *arg, char *err, size_t errlen);
 void http_server_stop_accepting(struct http_server *s);
+/* Builds the TLS context a configuration asks for (certificate, key, optional client CA). */
+struct ssl_ctx_st *http_tls_context_new(const struct rb_config *cfg, char *err, size_t errlen);
+/* Takes a new TLS context (for new handshakes; open connections keep theirs) and the reloadable
+ * limits. The server owns ctx afterwards. */
+void http_server_reload(struct http_server *s, const struct rb_config *cfg, struct ssl_ctx_st *ctx);
+bool http_server_client_certs(const struct http_server *s);
 int http_server_active_requests(const struct http_server *s);
 int http_server_open_connections(const struct http_server *s);
 void http_server_free(struct http_server *s);
@@ -30,6 +36,8 @@ const char *http_req_header(const struct http_req *r, const char *name);
 /* The whole body, contiguous; NUL-terminated for convenience (len excludes the NUL). */
 const char *http_req_body(struct http_req *r, size_t *len);
 const char *http_req_id(const struct http_req *r);
+/* Hex SHA-256 of the client certificate (DER) into out (65 bytes); false without one. */
+bool http_req_peer_cert_sha256(const struct http_req *r, char *out);
 /* Labels for the access log line: the route pattern and the authenticated client's name. */
 void http_req_set_route(struct http_req *r, const char *route);
 void http_req_set_client(struct http_req *r, const char *client);

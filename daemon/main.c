@@ -5,6 +5,7 @@
 #include "db_conninfo.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 
 #include <event2/event.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <time.h>
 
 #define DRAIN_DEADLINE_S 10
@@ -23,7 +25,8 @@ struct daemon {
     struct db_pool *pool;
     struct api *api;
     struct http_server *http;
-    struct event *sigterm, *sigint, *sighup, *drain;
+    const char *path;
+    struct event *sigterm, *sigint, *sighup, *drain, *watchdog;
     struct timespec drain_started;
     bool draining;
 };
@@ -59,6 +62,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     if (d->draining)
         return;
     log_info("signal %d: stopping; no new connections, finishing requests in flight", (int)sig);
+    notify_stopping();
     d->draining = true;
     clock_gettime(CLOCK_MONOTONIC, &d->drain_started);
     http_server_stop_accepting(d->http);
@@ -67,25 +71,82 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     event_add(d->drain, &tick);
 }
 
-static void on_sighup(evutil_socket_t sig, short what, void *arg)
-{
-    (void)sig;
-    (void)what;
-    (void)arg;
-    log_warn("SIGHUP: configuration reload is not implemented yet; keeping the running one");
-}
-
-static bool config_complete(const struct rb_config *cfg, const char *path)
+static bool config_complete(const struct rb_config *cfg, const char *path, char *err, size_t errlen)
 {
     const char *missing = cfg->tls_cert == NULL  ? "tls_cert"
                           : cfg->tls_key == NULL ? "tls_key"
                           : cfg->db == NULL      ? "db"
                                                  : NULL;
     if (missing != NULL) {
-        fprintf(stderr, "reimbursed: %s: the key '%s' is required\n", path, missing);
+        snprintf(err, errlen, "%s: the key '%s' is required", path, missing);
         return false;
     }
     return true;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/* Keys that need a restart keep their running values; say so rather than half-apply them. */
+static void keep_restart_keys(struct rb_config *running, struct rb_config *next)
+{
+    if (str_differs(running->listen, next->listen) || running->port != next->port ||
+        str_differs(running->db, next->db) || running->db_pool_size != next->db_pool_size ||
+        running->db_queue_max != next->db_queue_max || running->db_prepared != next->db_prepared ||
+        running->request_timeout_s != next->request_timeout_s)
+        log_warn("reload: listen, port, db, db_pool_size, db_queue_max, db_prepared and "
+                 "request_timeout_s take effect at the next restart");
+    char *tmp = next->listen;
+    next->listen = running->listen;
+    running->listen = tmp;
+    tmp = next->db;
+    next->db = running->db;
+    running->db = tmp;
+    next->port = running->port;
+    next->db_pool_size = running->db_pool_size;
+    next->db_queue_max = running->db_queue_max;
+    next->db_prepared = running->db_prepared;
+    next->request_timeout_s = running->request_timeout_s;
+}
+
+/* SIGHUP: build the whole new configuration and TLS context first, then swap; a bad file or
+ * certificate leaves everything as it was. Open connections are not touched. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    struct daemon *d = arg;
+    struct rb_config next;
+    char err[512];
+    (void)sig;
+    (void)what;
+    notify_reloading();
+    config_defaults(&next);
+    SSL_CTX *ctx = NULL;
+    if (!config_load(d->path, &next, err, sizeof err) ||
+        !config_complete(&next, d->path, err, sizeof err) ||
+        (ctx = http_tls_context_new(&next, err, sizeof err)) == NULL) {
+        log_error("reload refused, keeping the running configuration: %s", err);
+        config_free(&next);
+        notify_ready("serving; the last reload was refused (see the log)");
+        return;
+    }
+    keep_restart_keys(&d->cfg, &next);
+    http_server_reload(d->http, &next, ctx);
+    log_set_level((enum log_level)next.log_level);
+    config_free(&d->cfg);
+    d->cfg = next;
+    log_info("configuration and certificates reloaded from %s", d->path);
+    notify_ready("serving; configuration reloaded");
+}
+
+/* Pings systemd from the loop itself, so a stuck loop is noticed and restarted. */
+static void watchdog_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    notify_watchdog();
 }
 
 static void daemon_free(struct daemon *d)
@@ -102,6 +163,8 @@ static void daemon_free(struct daemon *d)
         event_free(d->sighup);
     if (d->drain)
         event_free(d->drain);
+    if (d->watchdog)
+        event_free(d->watchdog);
     if (d->base)
         event_base_free(d->base);
     config_free(&d->cfg);
@@ -145,16 +208,26 @@ int main(int argc, char **argv)
         config_free(&d.cfg);
         return 2;
     }
-    if (!config_complete(&d.cfg, path)) {
+    if (!config_complete(&d.cfg, path, err, sizeof err)) {
+        fprintf(stderr, "reimbursed: %s\n", err);
         config_free(&d.cfg);
         return 2;
     }
+    d.path = path;
     if (check_only) {
+        SSL_CTX *ctx = http_tls_context_new(&d.cfg, err, sizeof err);
+        if (ctx == NULL) {
+            fprintf(stderr, "reimbursed: %s\n", err);
+            config_free(&d.cfg);
+            return 2;
+        }
+        SSL_CTX_free(ctx);
         printf("%s: configuration is valid\n", path);
         config_free(&d.cfg);
         return 0;
     }
     log_init((enum log_level)d.cfg.log_level);
+    notify_init();
     signal(SIGPIPE, SIG_IGN);
 
     d.base = event_base_new();
@@ -179,6 +252,14 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto fail;
     }
+    api_set_http(d.api, d.http);
+    uint64_t wd = notify_watchdog_usec();
+    if (wd > 0) {
+        struct timeval half = {(time_t)(wd / 2000000), (suseconds_t)(wd / 2 % 1000000)};
+        d.watchdog = event_new(d.base, -1, EV_PERSIST, watchdog_tick, NULL);
+        if (d.watchdog == NULL || event_add(d.watchdog, &half) != 0)
+            goto fail;
+    }
     d.sigterm = evsignal_new(d.base, SIGTERM, on_stop_signal, &d);
     d.sigint = evsignal_new(d.base, SIGINT, on_stop_signal, &d);
     d.sighup = evsignal_new(d.base, SIGHUP, on_sighup, &d);
@@ -188,8 +269,10 @@ int main(int argc, char **argv)
     log_info("reimbursed %s listening on https://%s:%d (pool %d, max_connections %d)",
              REIMBURSED_VERSION, d.cfg.listen, d.cfg.port, d.cfg.db_pool_size,
              d.cfg.max_connections);
+    notify_ready("serving");
     event_base_dispatch(d.base);
     log_info("stopped");
+    notify_close();
     daemon_free(&d);
     return 0;
 fail:

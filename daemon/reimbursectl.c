@@ -12,7 +12,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: reimbursectl [-c FILE] COMMAND ...\n"
             "  migrate [--sql-dir DIR]                 apply sql/NNN_*.sql in order (owner role)\n"
-            "  client add --name N --role read|write|admin --scope CODE|*\n"
+            "  client add --name N --role read|write|admin --scope CODE|* [--cert PEM]\n"
+            "  client bind --name N --cert PEM         require this certificate (mutual TLS)\n"
             "  client rotate --name N                  new token, the old one stops working\n"
             "  client revoke --name N\n"
             "  client list\n"

@@ -47,7 +47,7 @@ check "the rotated token works" test "$(status_of "$new" /v1/placements)" = 200
 "$ctl" -c "$RB_CONF" client revoke --name "$name" >/dev/null
 check "a revoked token gets 401" test "$(status_of "$new" /v1/placements)" = 401
 check "client list shows the revoked client" \
-    grep -Eq "^$name +read +1480 .* revoked$" <<<"$("$ctl" -c "$RB_CONF" client list)"
+    grep -Eq "^$name +read +1480 .* revoked( |$)" <<<"$("$ctl" -c "$RB_CONF" client list)"
 check "client list never shows a token or its hash" \
     bash -c "! '$ctl' -c '$RB_CONF' client list | grep -Eq 'rb_|[0-9a-f]{64}'"
 
