@@ -271,6 +271,9 @@ int main(int argc, char **argv)
              d.cfg.max_connections);
     notify_ready("serving");
     event_base_dispatch(d.base);
+    /* The signal events go with the loop: a second SIGTERM must not kill the clean-up. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
     log_info("stopped");
     notify_close();
     daemon_free(&d);
