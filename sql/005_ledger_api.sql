@@ -314,7 +314,8 @@ CREATE FUNCTION api.ledger_entries(p_scope text, p_muni text, p_from date, p_to 
                                    p_cursor text, p_limit int) RETURNS api.response
     LANGUAGE plpgsql AS $$
 DECLARE
-    filters text := concat_ws('|', p_muni, p_from, p_to, p_code);
+    filters text := coalesce(p_muni, '') || '|' || coalesce(p_from::text, '') || '|' ||
+                    coalesce(p_to::text, '') || '|' || coalesce(p_code, '');
     after_id bigint := 0;
     rows json;
     last_id bigint;

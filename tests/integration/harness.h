@@ -110,8 +110,8 @@ void prepare(struct xfer *x, CURL *h, struct resp *out, const char *method, cons
              long timeout_s);
 /* Collects a finished transfer's result into its resp (x->cc must hold the transfer's result). */
 void finish(struct xfer *x);
-bool http_ex(const char *method, const char *path, const char *token, const char *body,
-             size_t blen, const char *idem, bool expect100, struct resp *out);
+bool http_ex(const char *method, const char *path, const char *token, const char *body, size_t blen,
+             const char *idem, bool expect100, struct resp *out);
 bool http(const char *method, const char *path, const char *token, const char *body,
           const char *idem, struct resp *out);
 bool GET(const char *path, const char *token, struct resp *out);
@@ -188,8 +188,7 @@ json_t *find_event(const json_t *p, const char *type);
 bool check_placement(int line, const json_t *p, const struct pexp *e);
 /* POST /v1/placements expecting 201 and the placement as sent; returns it and its id. */
 bool create_ok(const char *token, const struct pl *p, json_t **out, const char **id);
-bool move_in(const char *token, const char *id, const char *date, const char *idem,
-             struct resp *r);
+bool move_in(const char *token, const char *id, const char *date, const char *idem, struct resp *r);
 bool move_out(const char *token, const char *id, const char *date, const char *reason,
               struct resp *r);
 bool move_out_ok(const char *token, const char *id, const char *date, const char *reason);
