@@ -3,6 +3,7 @@
 #include "api.h"
 
 #include "api_ledger.h"
+#include "api_payments.h"
 #include "api_placements.h"
 #include "api_runs.h"
 #include "log.h"
@@ -55,6 +56,9 @@ static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/v1/accruals/runs/{id}", ROLE_READ, false, api_run_get},
     {EVHTTP_REQ_GET, "/v1/ledger/entries", ROLE_READ, true, api_ledger_entries},
     {EVHTTP_REQ_GET, "/v1/municipalities/{id}/balance", ROLE_READ, false, api_balance},
+    {EVHTTP_REQ_POST, "/v1/payments", ROLE_WRITE, false, api_payment_create},
+    {EVHTTP_REQ_POST, "/v1/payments/import", ROLE_WRITE, false, api_payment_import},
+    {EVHTTP_REQ_GET, "/v1/reports/reconciliation", ROLE_READ, true, api_reconciliation},
 };
 
 static const struct db_stmt auth_stmt = {

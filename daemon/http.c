@@ -120,8 +120,9 @@ struct ssl_ctx_st *http_tls_context_new(const struct rb_config *cfg, char *err, 
     if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
         goto fail;
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+        const char *why = ERR_reason_error_string(ERR_get_error());
         snprintf(err, errlen, "cannot load tls_cert %s: %s", cfg->tls_cert,
-                 ERR_reason_error_string(ERR_get_error()));
+                 why ? why : "unreadable or not a PEM certificate");
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -145,7 +146,8 @@ struct ssl_ctx_st *http_tls_context_new(const struct rb_config *cfg, char *err, 
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"reimbursed", 10);
     return ctx;
 fail:
-    snprintf(err, errlen, "cannot set up TLS: %s", ERR_reason_error_string(ERR_get_error()));
+    const char *why = ERR_reason_error_string(ERR_get_error());
+    snprintf(err, errlen, "cannot set up TLS: %s", why ? why : "unknown error");
     SSL_CTX_free(ctx);
     return NULL;
 }
