@@ -2,10 +2,12 @@
  * then translate the database's (status, body, location) row into the HTTP reply. */
 #include "api.h"
 
+#include "api_exports.h"
 #include "api_ledger.h"
 #include "api_payments.h"
 #include "api_placements.h"
 #include "api_runs.h"
+#include "ledger_sie.h"
 #include "log.h"
 #include "metrics.h"
 #include "strbuf.h"
@@ -59,6 +61,7 @@ static const struct route routes[] = {
     {EVHTTP_REQ_POST, "/v1/payments", ROLE_WRITE, false, api_payment_create},
     {EVHTTP_REQ_POST, "/v1/payments/import", ROLE_WRITE, false, api_payment_import},
     {EVHTTP_REQ_GET, "/v1/reports/reconciliation", ROLE_READ, true, api_reconciliation},
+    {EVHTTP_REQ_GET, "/v1/exports/sie", ROLE_READ, true, api_export_sie},
 };
 
 static const struct db_stmt auth_stmt = {
@@ -94,6 +97,16 @@ void api_free(struct api *api)
 struct api_runs *api_runs_of(struct api *api)
 {
     return api->runs;
+}
+
+void api_chart(const struct api *api, struct ledger_chart *out)
+{
+    ledger_chart_defaults(out);
+    if (api->cfg->sie_chart != NULL) {
+        char err[160];
+        if (!ledger_chart_parse(api->cfg->sie_chart, out, err, sizeof err))
+            ledger_chart_defaults(out); /* checked at start-up and reload */
+    }
 }
 
 void api_set_http(struct api *api, struct http_server *http)

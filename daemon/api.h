@@ -40,6 +40,9 @@ struct api *api_new(struct event_base *base, struct db_pool *pool, const struct 
 struct api_runs *api_runs_of(struct api *api);
 /* The server the api answers for (for limits and TLS facts such as client certificates). */
 void api_set_http(struct api *api, struct http_server *http);
+/* The chart of accounts for SIE exports: defaults with the sie_chart key's overrides. */
+struct ledger_chart;
+void api_chart(const struct api *api, struct ledger_chart *out);
 void api_free(struct api *api);
 /* The http_handler for every request. */
 void api_handle(struct http_req *r, void *arg);

@@ -38,6 +38,7 @@ static const struct key keys[] = {
     {"request_timeout_s", K_INT, OFF(request_timeout_s), 1, 3600},
     {"idle_timeout_s", K_INT, OFF(idle_timeout_s), 1, 3600},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
+    {"sie_chart", K_STRING, OFF(sie_chart), 0, 0},
 };
 
 void config_defaults(struct rb_config *cfg)
@@ -64,6 +65,7 @@ void config_free(struct rb_config *cfg)
     free(cfg->tls_client_ca);
     free(cfg->db);
     free(cfg->db_admin);
+    free(cfg->sie_chart);
     memset(cfg, 0, sizeof *cfg);
 }
 

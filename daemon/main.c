@@ -4,6 +4,7 @@
 #include "db.h"
 #include "db_conninfo.h"
 #include "http.h"
+#include "ledger_sie.h"
 #include "log.h"
 #include "notify.h"
 
