@@ -9,6 +9,7 @@
 #include "log.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,19 +257,30 @@ static bool placements_fetch(struct run *r, const char *muni, const PGresult *di
     char next_text[CIVIL_DATE_LEN + 1];
     civil_parse(r->through_text, strlen(r->through_text), &next);
     civil_format(next + 1, next_text);
+    /* The queue by id, and (only when through moved on) the placements with days in the new
+     * period; two index-friendly halves rather than one OR. */
+    bool extends = strcmp(PQgetvalue(state, 0, 0), next_text) <= 0;
     const char *p4[4] = {muni, strbuf_cstr(&ids), PQgetvalue(state, 0, 0), next_text};
-    snprintf(sql, sizeof sql,
-             "%s AND (p.id = ANY($2::bigint[]) OR p.housing && daterange($3::date, $4::date)) "
-             "ORDER BY p.id",
-             cols);
+    if (extends)
+        snprintf(sql, sizeof sql,
+                 "%s AND p.id = ANY($2::bigint[]) UNION %s AND p.housing && "
+                 "daterange($3::date, $4::date) ORDER BY 1",
+                 cols, cols);
+    else
+        snprintf(sql, sizeof sql,
+                 "%s AND p.id = ANY($2::bigint[]) AND $3::date IS NOT NULL AND "
+                 "$4::date IS NOT NULL ORDER BY 1",
+                 cols);
     *pl = exec(r->pg, sql, 4, p4, "reading placements", err, errlen);
     strbuf_reset(&ids);
     strbuf_str(&ids, "{");
     for (int i = 0; *pl != NULL && i < PQntuples(*pl); i++)
         strbuf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(*pl, i, 0));
     strbuf_str(&ids, "}");
-    snprintf(sql, sizeof sql, "%s AND placement_id = ANY($2::bigint[]) GROUP BY 1, 2, 3 ORDER BY 1",
-             posted_cols);
+    snprintf(sql, sizeof sql,
+             "SELECT placement_id, month, code, sum(amount_ore) FROM postings WHERE $1::text IS "
+             "NOT NULL AND kind = 'accrual' AND account = 'receivable' AND placement_id = "
+             "ANY($2::bigint[]) GROUP BY 1, 2, 3 ORDER BY 1");
     const char *p2[2] = {muni, strbuf_cstr(&ids)};
     *posted = *pl ? exec(r->pg, sql, 2, p2, "reading postings", err, errlen) : NULL;
     bool ok = !ids.oom && *pl != NULL && *posted != NULL;
@@ -332,6 +344,10 @@ static bool allocations_diff(struct run *r, const char *muni, struct deltas *out
                         "SELECT id, decided_on, accrued_places FROM allocations "
                         "WHERE municipality = $1 ORDER BY id",
                         1, (const char *[]){muni}, "reading allocations", err, errlen);
+    if (al != NULL && PQntuples(al) == 0) {
+        PQclear(al);
+        return true; /* nothing to read: the common case, and the postings scan is not free */
+    }
     PGresult *pr = al ? exec(r->pg,
                              "SELECT allocation_id, month, sum(amount_ore) FROM postings "
                              "WHERE municipality = $1 AND kind = 'accrual' AND "
@@ -385,14 +401,71 @@ static void array_item(struct strbuf *b, bool first, const char *text)
     strbuf_str(b, text);
 }
 
-/* One journal per service month; receivable postings per (placement, month, code) and one
- * compensation posting per (month, code) that balances them. */
+struct posting_arrays {
+    struct strbuf jid, acc, pid, aid, mon, code, amt;
+    size_t n;
+};
+
+static void arrays_free(struct posting_arrays *a)
+{
+    struct strbuf *all[] = {&a->jid, &a->acc, &a->pid, &a->aid, &a->mon, &a->code, &a->amt};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        strbuf_free(all[k]);
+}
+
+static bool arrays_oom(const struct posting_arrays *a)
+{
+    return a->jid.oom || a->acc.oom || a->pid.oom || a->aid.oom || a->mon.oom || a->code.oom ||
+           a->amt.oom;
+}
+
+/* Appends one posting to the parallel array literals that one INSERT … unnest() reads. */
+static void arrays_add(struct posting_arrays *a, const char *journal, const char *account,
+                       long long placement, long long allocation, int32_t month,
+                       enum accrual_code code, int64_t amount)
+{
+    char num[32], month_text[CIVIL_DATE_LEN + 1];
+    bool first = a->n++ == 0;
+    civil_format(month, month_text);
+    array_item(&a->jid, first, journal);
+    array_item(&a->acc, first, account);
+    snprintf(num, sizeof num, "%lld", placement);
+    array_item(&a->pid, first, placement ? num : "NULL");
+    snprintf(num, sizeof num, "%lld", allocation);
+    array_item(&a->aid, first, allocation ? num : "NULL");
+    array_item(&a->mon, first, month_text);
+    array_item(&a->code, first, accrual_code_name(code));
+    snprintf(num, sizeof num, "%lld", (long long)amount);
+    array_item(&a->amt, first, num);
+}
+
+static const char *journal_of(const PGresult *jr, int32_t month)
+{
+    for (int k = 0; k < PQntuples(jr); k++)
+        if (date_of(jr, k, 1) == month)
+            return PQgetvalue(jr, k, 0);
+    return NULL;
+}
+
+static int delta_key_cmp(const void *pa, const void *pb)
+{
+    const struct delta *a = pa, *b = pb;
+    if (a->placement_id != b->placement_id)
+        return a->placement_id < b->placement_id ? -1 : 1;
+    if (a->allocation_id != b->allocation_id)
+        return a->allocation_id < b->allocation_id ? -1 : 1;
+    return delta_month_cmp(pa, pb);
+}
+
+/* One journal per service month; receivable postings per (placement, month, code), written in
+ * placement order so the placement index is filled in order, and one compensation posting per
+ * (month, code) that balances them. */
 static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_t *totals_by_code,
                         char *err, size_t errlen)
 {
-    struct strbuf months = {0}, jid = {0}, acc = {0}, pid = {0}, aid = {0}, mon = {0}, code = {0},
-                  amt = {0};
-    char cause[96], month_text[CIVIL_DATE_LEN + 1], num[32];
+    struct strbuf months = {0};
+    struct posting_arrays a = {0};
+    char cause[96], month_text[CIVIL_DATE_LEN + 1];
     bool ok = false;
     PGresult *jr = NULL;
 
@@ -414,73 +487,49 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
               4, jp, "writing journals", err, errlen);
     if (jr == NULL)
         goto done;
-    struct strbuf *arrays[] = {&jid, &acc, &pid, &aid, &mon, &code, &amt};
-    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
-        strbuf_str(arrays[k], "{");
-    bool first = true;
+    struct strbuf *all[] = {&a.jid, &a.acc, &a.pid, &a.aid, &a.mon, &a.code, &a.amt};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        strbuf_str(all[k], "{");
+    /* compensation: one per (month, code), from the month-ordered deltas */
     for (size_t i = 0; i < d->n;) {
-        /* the journal of this month */
-        const char *journal = NULL;
-        for (int k = 0; k < PQntuples(jr); k++)
-            if (date_of(jr, k, 1) == d->v[i].month)
-                journal = PQgetvalue(jr, k, 0);
+        const char *journal = journal_of(jr, d->v[i].month);
+        int64_t sum = 0;
+        size_t k = i;
+        for (; k < d->n && d->v[k].month == d->v[i].month && d->v[k].code == d->v[i].code; k++)
+            sum += d->v[k].amount;
         if (journal == NULL) {
             snprintf(err, errlen, "journal for a month is missing");
             goto done;
         }
-        civil_format(d->v[i].month, month_text);
-        size_t end = i;
-        while (end < d->n && d->v[end].month == d->v[i].month)
-            end++;
-        for (size_t k = i; k < end;) {
-            enum accrual_code c = d->v[k].code;
-            int64_t sum = 0;
-            for (; k < end && d->v[k].code == c; k++) {
-                const struct delta *x = &d->v[k];
-                sum += x->amount;
-                array_item(&jid, first, journal);
-                array_item(&acc, first, "receivable");
-                snprintf(num, sizeof num, "%lld", x->placement_id);
-                array_item(&pid, first, x->placement_id ? num : "NULL");
-                snprintf(num, sizeof num, "%lld", x->allocation_id);
-                array_item(&aid, first, x->allocation_id ? num : "NULL");
-                array_item(&mon, first, month_text);
-                array_item(&code, first, accrual_code_name(c));
-                snprintf(num, sizeof num, "%lld", (long long)x->amount);
-                array_item(&amt, first, num);
-                first = false;
-                r->lines++;
-            }
-            if (sum != 0) {
-                array_item(&jid, false, journal);
-                array_item(&acc, false, "compensation");
-                array_item(&pid, false, "NULL");
-                array_item(&aid, false, "NULL");
-                array_item(&mon, false, month_text);
-                array_item(&code, false, accrual_code_name(c));
-                snprintf(num, sizeof num, "%lld", (long long)-sum);
-                array_item(&amt, false, num);
-                json_t *t = json_object_get(totals_by_code, accrual_code_name(c));
-                json_object_set_new(totals_by_code, accrual_code_name(c),
-                                    json_integer((t ? json_integer_value(t) : 0) + sum));
-            }
+        if (sum != 0) {
+            arrays_add(&a, journal, "compensation", 0, 0, d->v[i].month, d->v[i].code, -sum);
+            json_t *t = json_object_get(totals_by_code, accrual_code_name(d->v[i].code));
+            json_object_set_new(totals_by_code, accrual_code_name(d->v[i].code),
+                                json_integer((t ? json_integer_value(t) : 0) + sum));
         }
-        i = end;
+        i = k;
     }
-    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
-        strbuf_str(arrays[k], "}");
-    if (jid.oom || acc.oom || pid.oom || aid.oom || mon.oom || code.oom || amt.oom) {
+    qsort(d->v, d->n, sizeof *d->v, delta_key_cmp);
+    for (size_t i = 0; i < d->n; i++) {
+        const struct delta *x = &d->v[i];
+        arrays_add(&a, journal_of(jr, x->month), "receivable", x->placement_id, x->allocation_id,
+                   x->month, x->code, x->amount);
+        r->lines++;
+    }
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        strbuf_str(all[k], "}");
+    if (arrays_oom(&a) || months.oom) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
     const char *pp[8] = {muni,
-                         strbuf_cstr(&jid),
-                         strbuf_cstr(&acc),
-                         strbuf_cstr(&pid),
-                         strbuf_cstr(&aid),
-                         strbuf_cstr(&mon),
-                         strbuf_cstr(&code),
-                         strbuf_cstr(&amt)};
+                         strbuf_cstr(&a.jid),
+                         strbuf_cstr(&a.acc),
+                         strbuf_cstr(&a.pid),
+                         strbuf_cstr(&a.aid),
+                         strbuf_cstr(&a.mon),
+                         strbuf_cstr(&a.code),
+                         strbuf_cstr(&a.amt)};
     ok = exec_ok(r->pg,
                  "INSERT INTO postings (journal_id, kind, account, municipality, placement_id, "
                  "allocation_id, month, code, amount_ore) "
@@ -491,8 +540,7 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
 done:
     PQclear(jr);
     strbuf_free(&months);
-    for (size_t k = 0; k < 7; k++)
-        strbuf_free((struct strbuf *[]){&jid, &acc, &pid, &aid, &mon, &code, &amt}[k]);
+    arrays_free(&a);
     return ok;
 }
 
@@ -606,7 +654,86 @@ static int fail_body(struct strbuf *body, int status, const char *code, const ch
     return status;
 }
 
-int accrual_run_execute(PGconn *pg, const char *client_id, const char *through, struct strbuf *body)
+struct worker {
+    struct run local;
+    const PGresult *munis;
+    int *next;
+    pthread_mutex_t *mu;
+    pthread_t thread;
+    bool started;
+};
+
+/* Takes municipalities one at a time until none is left; each in its own transaction. */
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(w->mu);
+        int i = (*w->next)++;
+        pthread_mutex_unlock(w->mu);
+        if (i >= PQntuples(w->munis))
+            return NULL;
+        municipality_run(&w->local, PQgetvalue(w->munis, i, 0));
+    }
+}
+
+static void worker_merge(struct run *r, struct worker *w)
+{
+    json_array_extend(r->parked, w->local.parked);
+    json_array_extend(r->totals, w->local.totals);
+    json_array_extend(r->munis, w->local.munis);
+    json_array_extend(r->errors, w->local.errors);
+    json_decref(w->local.parked);
+    json_decref(w->local.totals);
+    json_decref(w->local.munis);
+    json_decref(w->local.errors);
+    r->lines += w->local.lines;
+}
+
+/* Municipalities are independent (one transaction and one advisory lock each), so up to `jobs`
+ * connections work through them at once; the database does the heavy lifting, on its cores. */
+static void run_parallel(struct run *r, const PGresult *munis, const char *conninfo, int jobs)
+{
+    struct worker w[ACCRUAL_RUN_MAX_JOBS];
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    int next = 0;
+    if (jobs < 1 || conninfo == NULL)
+        jobs = 1;
+    if (jobs > ACCRUAL_RUN_MAX_JOBS)
+        jobs = ACCRUAL_RUN_MAX_JOBS;
+    if (jobs > PQntuples(munis))
+        jobs = PQntuples(munis) > 0 ? PQntuples(munis) : 1;
+    for (int k = 0; k < jobs; k++) {
+        w[k] = (struct worker){.local = *r, .munis = munis, .next = &next, .mu = &mu};
+        w[k].local.parked = json_array();
+        w[k].local.totals = json_array();
+        w[k].local.munis = json_array();
+        w[k].local.errors = json_array();
+        w[k].local.lines = 0;
+        if (k > 0) {
+            w[k].local.pg = PQconnectdb(conninfo);
+            if (PQstatus(w[k].local.pg) != CONNECTION_OK) {
+                log_warn("accrual: an extra connection failed; running with fewer");
+                PQfinish(w[k].local.pg);
+                w[k].local.pg = NULL;
+                continue;
+            }
+            PQclear(PQexec(w[k].local.pg, "SET application_name = 'reimbursed accrual'"));
+            w[k].started = pthread_create(&w[k].thread, NULL, worker_main, &w[k]) == 0;
+        }
+    }
+    worker_main(&w[0]);
+    for (int k = 0; k < jobs; k++) {
+        if (k > 0 && w[k].started)
+            pthread_join(w[k].thread, NULL);
+        if (k > 0 && w[k].local.pg != NULL)
+            PQfinish(w[k].local.pg);
+        worker_merge(r, &w[k]);
+    }
+}
+
+int accrual_run_execute(PGconn *pg, const char *conninfo, int jobs, const char *client_id,
+                        const char *through, struct strbuf *body)
 {
     struct run r = {.pg = pg, .through_text = through};
     char err[512] = "";
@@ -640,8 +767,8 @@ int accrual_run_execute(PGconn *pg, const char *client_id, const char *through, 
         json_array_append_new(r.errors,
                               json_pack("{s:s, s:s}", "municipality", "*", "message", err));
     }
-    for (int i = 0; munis != NULL && i < PQntuples(munis); i++)
-        municipality_run(&r, PQgetvalue(munis, i, 0));
+    if (munis != NULL)
+        run_parallel(&r, munis, conninfo, jobs);
     PQclear(munis);
     schedule_free(&r.sched);
 

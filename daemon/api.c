@@ -78,7 +78,7 @@ struct api *api_new(struct event_base *base, struct db_pool *pool, const struct 
         return NULL;
     api->pool = pool;
     api->cfg = cfg;
-    api->runs = api_runs_new(base, conninfo);
+    api->runs = api_runs_new(base, conninfo, cfg->accrual_jobs);
     if (api->runs == NULL) {
         free(api);
         return NULL;

@@ -22,6 +22,7 @@
 struct api_runs {
     struct event_base *base;
     char *conninfo;
+    int jobs;
     int pipe_rd, pipe_wr;
     struct event *done_ev;
     bool active;
@@ -48,7 +49,8 @@ static void *run_worker(void *arg)
                                 "\"the accrual run cannot reach the database; retry\"}}");
     } else {
         PQclear(PQexec(pg, "SET application_name = 'reimbursed accrual'"));
-        runs->status = accrual_run_execute(pg, runs->client_id, runs->through, &runs->body);
+        runs->status = accrual_run_execute(pg, runs->conninfo, runs->jobs, runs->client_id,
+                                           runs->through, &runs->body);
     }
     PQfinish(pg);
     ssize_t w;
@@ -89,7 +91,7 @@ static void run_done(evutil_socket_t fd, short what, void *arg)
     strbuf_free(&runs->body);
 }
 
-struct api_runs *api_runs_new(struct event_base *base, const char *conninfo)
+struct api_runs *api_runs_new(struct event_base *base, const char *conninfo, int jobs)
 {
     int fds[2];
     struct api_runs *runs = calloc(1, sizeof *runs);
@@ -100,6 +102,7 @@ struct api_runs *api_runs_new(struct event_base *base, const char *conninfo)
         return NULL;
     }
     runs->base = base;
+    runs->jobs = jobs;
     runs->pipe_rd = fds[0];
     runs->pipe_wr = fds[1];
     runs->conninfo = strdup(conninfo);

@@ -8,7 +8,7 @@
 
 struct api_runs;
 
-struct api_runs *api_runs_new(struct event_base *base, const char *conninfo);
+struct api_runs *api_runs_new(struct event_base *base, const char *conninfo, int jobs);
 /* Waits for a run in progress to end (its request is answered first). */
 void api_runs_free(struct api_runs *runs);
 void api_run_start(struct api_call *c);

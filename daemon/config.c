@@ -32,6 +32,7 @@ static const struct key keys[] = {
     {"db_pool_size", K_INT, OFF(db_pool_size), 1, 256},
     {"db_prepared", K_BOOL, OFF(db_prepared), 0, 0},
     {"db_queue_max", K_INT, OFF(db_queue_max), 0, 1000000},
+    {"accrual_jobs", K_INT, OFF(accrual_jobs), 1, 16},
     {"max_body_bytes", K_LONG, OFF(max_body_bytes), 256, 1L << 30},
     {"max_header_bytes", K_LONG, OFF(max_header_bytes), 1024, 1L << 20},
     {"max_connections", K_INT, OFF(max_connections), 1, 1000000},
@@ -49,6 +50,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->db_pool_size = 4;
     cfg->db_prepared = true;
     cfg->db_queue_max = 1024;
+    cfg->accrual_jobs = 2;
     cfg->max_body_bytes = 1L << 20;
     cfg->max_header_bytes = 16384;
     cfg->max_connections = 1024;

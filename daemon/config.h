@@ -15,7 +15,9 @@ struct rb_config {
     char *db_admin;      /* libpq conninfo of the owner role (migrations) */
     int db_pool_size;
     bool db_prepared; /* named prepared statements; off behind pgbouncer < 1.21 */
-    int db_queue_max; /* requests that may wait for a connection */
+    int db_queue_max;
+    int accrual_jobs;
+    /* connections an accrual run uses at once */ /* requests that may wait for a connection */
     long max_body_bytes;
     long max_header_bytes;
     int max_connections;

@@ -7,10 +7,14 @@
 /* Exit codes: 0 done, 1 failed, 2 usage, 3 the named thing exists / does not exist. */
 enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2, CTL_CONFLICT = 3 };
 
+/* The conninfo the tool connected with (for commands that open more connections). */
+extern const char *ctl_conninfo;
+
 int ctl_migrate(PGconn *pg, int argc, char **argv);
 int ctl_client(PGconn *pg, int argc, char **argv);
 int ctl_rates(PGconn *pg, int argc, char **argv);
 int ctl_accrue(PGconn *pg, int argc, char **argv);
+int ctl_report(PGconn *pg, int argc, char **argv);
 /* Prints the statement's error (SQLSTATE and message) and returns false unless `want`. */
 int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *what);
 

@@ -118,21 +118,29 @@ int ctl_rates(PGconn *pg, int argc, char **argv)
 
 int ctl_accrue(PGconn *pg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"through", required_argument, NULL, 't'}, {0}};
+    static const struct option opts[] = {
+        {"through", required_argument, NULL, 't'}, {"jobs", required_argument, NULL, 'j'}, {0}};
     const char *through = NULL;
-    int opt;
+    int opt, jobs = 2;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt != 't')
+        if (opt == 't')
+            through = optarg;
+        else if (opt == 'j')
+            jobs = atoi(optarg);
+        else
             return CTL_USAGE;
-        through = optarg;
+    }
+    if (jobs < 1 || jobs > ACCRUAL_RUN_MAX_JOBS) {
+        fprintf(stderr, "reimbursectl: --jobs must be 1 to %d\n", ACCRUAL_RUN_MAX_JOBS);
+        return CTL_USAGE;
     }
     if (through == NULL || optind != argc) {
         fprintf(stderr, "reimbursectl: accrue --through YYYY-MM-DD\n");
         return CTL_USAGE;
     }
     struct strbuf body = {0};
-    int status = accrual_run_execute(pg, NULL, through, &body);
+    int status = accrual_run_execute(pg, ctl_conninfo, jobs, NULL, through, &body);
     printf("%s\n", strbuf_cstr(&body));
     strbuf_free(&body);
     return status == 200 ? CTL_OK : status == 409 ? CTL_CONFLICT : CTL_FAIL;

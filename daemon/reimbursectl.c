@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *ctl_conninfo;
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -20,9 +22,11 @@ static void usage(FILE *f)
             "  rates list\n"
             "  rates index --code C --from DATE --factor F --round KRONOR\n"
             "                                          a new row: the rate before DATE × F\n"
-            "  accrue --through DATE                   the convergent accrual run\n"
+            "  accrue --through DATE [--jobs N]        the convergent accrual run (N connections)\n"
+            "  report --date D --out DIR [--jobs N]    the nightly reports for day D (N connections)\n"
             "Without -c the standard libpq environment (PGHOST, PGPORT, ...) is used.\n"
-            "With -c, migrate uses the db_admin key; other commands use db_admin if set, else db.\n"
+            "With -c, migrate uses the db_admin key; report uses db (the daemon's role, so\n"
+            "row-level security applies); other commands use db_admin if set, else db.\n"
             "New tokens are printed alone on the last line of the output.\n");
 }
 
@@ -68,14 +72,17 @@ int main(int argc, char **argv)
             return CTL_USAGE;
         }
         conninfo = cfg.db_admin ? cfg.db_admin : cfg.db ? cfg.db : "";
+        if (strcmp(cmd, "report") == 0 && cfg.db != NULL)
+            conninfo = cfg.db;
     }
     if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "client") != 0 && strcmp(cmd, "rates") != 0 &&
-        strcmp(cmd, "accrue") != 0) {
+        strcmp(cmd, "accrue") != 0 && strcmp(cmd, "report") != 0) {
         fprintf(stderr, "reimbursectl: unknown command '%s'\n", cmd);
         usage(stderr);
         config_free(&cfg);
         return CTL_USAGE;
     }
+    ctl_conninfo = conninfo;
     PGconn *pg = PQconnectdb(conninfo);
     if (PQstatus(pg) != CONNECTION_OK) {
         fprintf(stderr, "reimbursectl: cannot connect to the database: %s", PQerrorMessage(pg));
@@ -90,6 +97,8 @@ int main(int argc, char **argv)
         rc = ctl_client(pg, argc - optind, argv + optind);
     else if (strcmp(cmd, "rates") == 0)
         rc = ctl_rates(pg, argc - optind, argv + optind);
+    else if (strcmp(cmd, "report") == 0)
+        rc = ctl_report(pg, argc - optind, argv + optind);
     else
         rc = ctl_accrue(pg, argc - optind, argv + optind);
     PQfinish(pg);

@@ -117,14 +117,14 @@ CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 ALTER TABLE placements ENABLE ROW LEVEL SECURITY;
 ALTER TABLE placements FORCE ROW LEVEL SECURITY;
 CREATE POLICY scope ON placements
-    USING (rb_scope() = '*' OR municipality = rb_scope())
-    WITH CHECK (rb_scope() = '*' OR municipality = rb_scope());
+    USING (rb_scope() = '*' OR municipality = rb_scope()::bpchar)
+    WITH CHECK (rb_scope() = '*' OR municipality = rb_scope()::bpchar);
 
 ALTER TABLE placement_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE placement_events FORCE ROW LEVEL SECURITY;
 CREATE POLICY scope ON placement_events
-    USING (rb_scope() = '*' OR municipality = rb_scope())
-    WITH CHECK (rb_scope() = '*' OR municipality = rb_scope());
+    USING (rb_scope() = '*' OR municipality = rb_scope()::bpchar)
+    WITH CHECK (rb_scope() = '*' OR municipality = rb_scope()::bpchar);
 
 ALTER TABLE idempotency_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE idempotency_keys FORCE ROW LEVEL SECURITY;

@@ -109,6 +109,7 @@ CREATE TABLE postings (
 );
 CREATE INDEX postings_municipality ON postings (municipality, id);
 CREATE INDEX postings_placement ON postings (placement_id) WHERE placement_id IS NOT NULL;
+CREATE INDEX postings_allocation ON postings (allocation_id) WHERE allocation_id IS NOT NULL;
 
 CREATE TRIGGER journal_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
     ON journal FOR EACH STATEMENT EXECUTE FUNCTION rb_refuse_change();
@@ -187,8 +188,8 @@ BEGIN
     LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY scope ON %I USING (rb_scope() = ''*'' OR municipality = rb_scope())
-                        WITH CHECK (rb_scope() = ''*'' OR municipality = rb_scope())', t);
+        EXECUTE format('CREATE POLICY scope ON %I USING (rb_scope() = ''*'' OR municipality = rb_scope()::bpchar)
+                        WITH CHECK (rb_scope() = ''*'' OR municipality = rb_scope()::bpchar)', t);
     END LOOP;
 END $$;
 

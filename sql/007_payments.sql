@@ -61,8 +61,8 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['payment_imports', 'payments', 'payment_lines'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY scope ON %I USING (rb_scope() = ''*'' OR municipality = rb_scope())
-                        WITH CHECK (rb_scope() = ''*'' OR municipality = rb_scope())', t);
+        EXECUTE format('CREATE POLICY scope ON %I USING (rb_scope() = ''*'' OR municipality = rb_scope()::bpchar)
+                        WITH CHECK (rb_scope() = ''*'' OR municipality = rb_scope()::bpchar)', t);
     END LOOP;
 END $$;
 GRANT SELECT, INSERT ON payment_imports, payments, payment_lines TO reimbursed_app;

@@ -1,0 +1,696 @@
+/* report: gathers each municipality's figures as of the cut (one transaction per municipality,
+ * under its scope) and writes the report files atomically; see report.h. The pages themselves
+ * are rendered by report_html.c, the SIE file by ledger_sie.c. */
+#include "report.h"
+
+#include "civil_date.h"
+#include "ledger_sie.h"
+#include "strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef REIMBURSED_VERSION
+#define REIMBURSED_VERSION "dev"
+#endif
+
+#define TOP_DISCREPANCIES 20
+#define MAX_CLASSES 8
+#define MAX_JOBS 16
+#define FILE_MODE 0640
+#define DIR_MODE 0750
+
+/* ------------------------------------------------------------------ statements */
+
+static const char cut_sql[] =
+    "WITH d AS (SELECT ($1::date)::timestamp AT TIME ZONE 'Europe/Stockholm' AS day_start, "
+    "($1::date + 1)::timestamp AT TIME ZONE 'Europe/Stockholm' AS day_end), "
+    "r AS (SELECT a.id, a.through, a.finished_at FROM accrual_runs a, d "
+    "WHERE a.status = 'done' AND a.started_at >= d.day_start AND a.started_at < d.day_end "
+    "AND a.finished_at < d.day_end ORDER BY a.finished_at DESC, a.id DESC LIMIT 1), "
+    "c AS (SELECT coalesce((SELECT finished_at FROM r), "
+    "(SELECT day_start FROM d) - interval '1 microsecond') AS at) "
+    "SELECT api.ts(c.at), to_char(c.at AT TIME ZONE 'Europe/Stockholm', "
+    "'YYYY-MM-DD HH24:MI:SS'), (SELECT id::text FROM r), (SELECT through::text FROM r), "
+    "c.at > now() FROM c";
+
+/* Municipalities with placements, allocations or payments recorded by the cut (scope '*'). */
+static const char munis_sql[] =
+    "SELECT m.code, m.name FROM municipalities m "
+    "WHERE EXISTS (SELECT 1 FROM placements p WHERE p.municipality = m.code "
+    "AND p.created_at <= $1::timestamptz) "
+    "OR EXISTS (SELECT 1 FROM allocations a WHERE a.municipality = m.code "
+    "AND a.recorded_at <= $1::timestamptz) "
+    "OR EXISTS (SELECT 1 FROM payments y WHERE y.municipality = m.code "
+    "AND y.recorded_at <= $1::timestamptz) ORDER BY m.code";
+
+static const char recon_sql[] =
+    "SELECT status, body FROM api.reconciliation($1, $1, $2::date, $3::timestamptz, $4)";
+
+static const char balance_sql[] = "SELECT status, body FROM api.balance($1, $1, $2::timestamptz)";
+
+/* One pass over the reconciliation rows of the ended months ($3 = first day of D's month):
+ * part 0 owed/paid per month, part 1 the largest differences, part 2 rows per class. */
+static const char figures_sql[] =
+    "WITH r AS MATERIALIZED (SELECT month, dossier_number, placement_id, code, owed_ore, "
+    "paid_ore, api.recon_class(owed_ore, paid_ore, covered, known_person) AS cls "
+    "FROM api.recon_rows($1, $2::timestamptz) WHERE month < $3::date), "
+    "m AS (SELECT month, sum(owed_ore)::bigint AS owed, sum(paid_ore)::bigint AS paid "
+    "FROM r GROUP BY month), "
+    "d AS (SELECT r.*, row_number() OVER (ORDER BY abs(paid_ore - owed_ore) DESC, month, "
+    "dossier_number NULLS LAST, code, placement_id) AS ord FROM r WHERE owed_ore <> paid_ore), "
+    "c AS (SELECT cls, count(*) AS n, sum(paid_ore - owed_ore)::bigint AS diff FROM r "
+    "WHERE cls <> 'ok' GROUP BY cls) "
+    "SELECT 0, row_number() OVER (ORDER BY month), month::text, NULL, NULL, NULL, owed, paid, "
+    "NULL, NULL FROM m WHERE owed <> 0 OR paid <> 0 "
+    "UNION ALL SELECT 1, ord, month::text, dossier_number, placement_id::text, code, owed_ore, "
+    "paid_ore, cls, NULL FROM d WHERE ord <= 20 "
+    "UNION ALL SELECT 2, row_number() OVER (ORDER BY CASE cls WHEN 'underpaid' THEN 1 "
+    "WHEN 'overpaid' THEN 2 WHEN 'unknown_person' THEN 3 ELSE 4 END, cls), NULL, NULL, NULL, "
+    "NULL, NULL, diff, cls, n FROM c ORDER BY 1, 2";
+
+/* Move-outs and corrections of the move-out or registration date recorded during D − 1. */
+static const char changes_sql[] =
+    "SELECT e.placement_id::text, per.dossier_number, e.type, e.field, "
+    "CASE WHEN e.type = 'moved_out' THEN e.effective::text ELSE e.value END, e.reason, "
+    "to_char(e.recorded_at AT TIME ZONE 'Europe/Stockholm', 'YYYY-MM-DD HH24:MI') "
+    "FROM placements p JOIN placement_events e ON e.placement_id = p.id "
+    "JOIN persons per ON per.id = p.person_id "
+    "WHERE p.municipality = $1 AND e.municipality = $1 "
+    "AND e.recorded_at >= (($2::date - 1)::timestamp AT TIME ZONE 'Europe/Stockholm') "
+    "AND e.recorded_at < (($2::date)::timestamp AT TIME ZONE 'Europe/Stockholm') "
+    "AND (e.type = 'moved_out' OR (e.type = 'correction' "
+    "AND e.field IN ('moved_out_on', 'registered_on'))) ORDER BY e.recorded_at, e.id";
+
+/* The journals recorded by the cut, payments included, posting by posting (as api.sie_rows, but
+ * cut on the recording time rather than the day). */
+static const char sie_sql[] =
+    "SELECT p.journal_id, j.kind = 'payment', j.cause, "
+    "(j.recorded_at AT TIME ZONE 'Europe/Stockholm')::date, j.service_month, p.account, p.code, "
+    "p.placement_id, p.amount_ore FROM journal j JOIN postings p ON p.journal_id = j.id "
+    "WHERE j.municipality = $1 AND p.municipality = $1 AND j.recorded_at <= $2::timestamptz "
+    "ORDER BY p.journal_id, p.id";
+
+/* ------------------------------------------------------------------ libpq helpers */
+
+static PGresult *query(PGconn *pg, const char *sql, int n, const char *const *params,
+                       const char *what, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return res;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    snprintf(err, errlen, "%s: %s", what, msg ? msg : PQerrorMessage(pg));
+    PQclear(res);
+    return NULL;
+}
+
+static bool command(PGconn *pg, const char *sql, int n, const char *const *params, const char *what,
+                    char *err, size_t errlen)
+{
+    PGresult *res = query(pg, sql, n, params, what, err, errlen);
+    PQclear(res);
+    return res != NULL;
+}
+
+/* BEGIN and the transaction-local scope. */
+static bool begin_scoped(PGconn *pg, const char *scope, char *err, size_t errlen)
+{
+    return command(pg, "BEGIN", 0, NULL, "BEGIN", err, errlen) &&
+           command(pg, "SELECT set_config('reimbursed.scope', $1, true)", 1,
+                   (const char *[]){scope}, "setting the scope", err, errlen);
+}
+
+static void rollback(PGconn *pg)
+{
+    PQclear(PQexec(pg, "ROLLBACK"));
+}
+
+static const char *value(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static int32_t day_of(const PGresult *res, int row, int col)
+{
+    const char *s = value(res, row, col);
+    int32_t d;
+    return s != NULL && civil_parse(s, strlen(s), &d) ? d : ACCRUAL_NO_DAY;
+}
+
+static int64_t int_of(const PGresult *res, int row, int col)
+{
+    const char *s = value(res, row, col);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* ------------------------------------------------------------------ files */
+
+static bool write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+bool report_file_write(const char *dir, const char *name, const char *data, size_t len, char *err,
+                       size_t errlen)
+{
+    char tmp[4096], path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
+        (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >= sizeof tmp) {
+        snprintf(err, errlen, "path too long: %s/%s", dir, name);
+        return false;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot create a file in %s: %s", dir, strerror(errno));
+        return false;
+    }
+    const char *step = "writing";
+    bool ok = write_all(fd, data, len);
+    if (ok && (step = "setting the mode of", fchmod(fd, FILE_MODE) != 0))
+        ok = false;
+    if (ok && (step = "syncing", fsync(fd) != 0))
+        ok = false;
+    int saved = errno;
+    if (close(fd) != 0 && ok) {
+        saved = errno;
+        step = "closing";
+        ok = false;
+    }
+    if (ok && (step = "renaming", rename(tmp, path) != 0)) {
+        saved = errno;
+        ok = false;
+    }
+    if (!ok) {
+        unlink(tmp);
+        snprintf(err, errlen, "%s %s: %s", step, path, strerror(saved));
+    }
+    return ok;
+}
+
+/* Makes the renames in `dir` durable. */
+static bool dir_sync(const char *dir, char *err, size_t errlen)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (!ok)
+        snprintf(err, errlen, "syncing the folder %s: %s", dir, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static bool dir_make(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (mkdir(dir, DIR_MODE) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create the folder %s: %s", dir, strerror(errno));
+        return false;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a folder", dir);
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ the cut */
+
+bool report_cut_find(PGconn *pg, int32_t date, struct report_cut *cut, char *err, size_t errlen)
+{
+    char d[CIVIL_DATE_LEN + 1];
+    civil_format(date, d);
+    memset(cut, 0, sizeof *cut);
+    cut->date = date;
+    PGresult *res = query(pg, cut_sql, 1, (const char *[]){d}, "finding the cut", err, errlen);
+    if (res == NULL)
+        return false;
+    snprintf(cut->at_utc, sizeof cut->at_utc, "%s", PQgetvalue(res, 0, 0));
+    snprintf(cut->at_local, sizeof cut->at_local, "%s", PQgetvalue(res, 0, 1));
+    snprintf(cut->run_id, sizeof cut->run_id, "%s", PQgetvalue(res, 0, 2));
+    snprintf(cut->run_through, sizeof cut->run_through, "%s", PQgetvalue(res, 0, 3));
+    cut->future = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+    PQclear(res);
+    return true;
+}
+
+static struct report_cut_info cut_info(const struct report_cut *c)
+{
+    return (struct report_cut_info){c->date, c->at_utc, c->at_local,
+                                    c->run_id[0] ? c->run_id : NULL,
+                                    c->run_id[0] ? c->run_through : NULL};
+}
+
+/* ------------------------------------------------------------------ one municipality's data */
+
+/* Shared by the workers; read-only but for `next`. */
+struct job {
+    const struct report_cut *cut;
+    char cut_day[CIVIL_DATE_LEN + 1];      /* D */
+    char recon_month[CIVIL_DATE_LEN + 1];  /* first day of the month before D's */
+    char ended_before[CIVIL_DATE_LEN + 1]; /* first day of D's month */
+    int32_t recon_month_day;
+    const char *dir;
+    struct report_outcome *out;
+    size_t n;
+    size_t next;
+    pthread_mutex_t lock;
+};
+
+struct muni {
+    const char *code, *name;
+    PGresult *json, *csv, *balance, *figures, *changes, *sie;
+    json_t *bal;
+    struct report_totals total, *by_code;
+    size_t nby_code;
+    struct report_month *months;
+    size_t nmonths;
+    struct report_discrepancy disc[TOP_DISCREPANCIES];
+    size_t ndisc;
+    struct report_class_count classes[MAX_CLASSES];
+    size_t nclasses;
+    struct report_change *changes_v;
+    size_t nchanges;
+};
+
+static void muni_free(struct muni *m)
+{
+    PGresult *r[] = {m->json, m->csv, m->balance, m->figures, m->changes, m->sie};
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        PQclear(r[i]);
+    json_decref(m->bal);
+    free(m->by_code);
+    free(m->months);
+    free(m->changes_v);
+}
+
+/* A (status, body) result of an api.* function must say 200. */
+static PGresult *api_call(PGconn *pg, const char *sql, int n, const char *const *params,
+                          const char *what, char *err, size_t errlen)
+{
+    PGresult *res = query(pg, sql, n, params, what, err, errlen);
+    if (res != NULL && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "200") != 0)) {
+        snprintf(err, errlen, "%s: status %s", what,
+                 PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "(no row)");
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static int64_t jint(const json_t *o, const char *key)
+{
+    return (int64_t)json_integer_value(json_object_get(o, key));
+}
+
+static void totals_from(const json_t *o, struct report_totals *t)
+{
+    t->code = json_string_value(json_object_get(o, "code"));
+    t->owed_ore = jint(o, "owed_ore");
+    t->paid_ore = jint(o, "paid_ore");
+    t->outstanding_ore = jint(o, "outstanding_ore");
+    t->reclaim_ore = jint(o, "expected_reclaim_ore");
+    t->not_due_ore = jint(o, "accrued_not_due_ore");
+}
+
+static bool balance_parse(struct muni *m, char *err, size_t errlen)
+{
+    json_error_t je;
+    m->bal = json_loads(PQgetvalue(m->balance, 0, 1), 0, &je);
+    json_t *codes = json_object_get(m->bal, "by_code");
+    if (!json_is_array(codes)) {
+        snprintf(err, errlen, "the balance is not as expected");
+        return false;
+    }
+    totals_from(m->bal, &m->total);
+    m->total.code = NULL;
+    m->by_code = calloc(json_array_size(codes) + 1, sizeof *m->by_code);
+    if (m->by_code == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < json_array_size(codes); i++)
+        totals_from(json_array_get(codes, i), &m->by_code[m->nby_code++]);
+    return true;
+}
+
+static bool figures_parse(struct muni *m, char *err, size_t errlen)
+{
+    const PGresult *r = m->figures;
+    int rows = PQntuples(r);
+    m->months = calloc((size_t)rows + 1, sizeof *m->months);
+    if (m->months == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    for (int i = 0; i < rows; i++) {
+        int part = atoi(PQgetvalue(r, i, 0));
+        if (part == 0) {
+            m->months[m->nmonths++] =
+                (struct report_month){day_of(r, i, 2), int_of(r, i, 6), int_of(r, i, 7)};
+        } else if (part == 1 && m->ndisc < TOP_DISCREPANCIES) {
+            m->disc[m->ndisc++] = (struct report_discrepancy){
+                day_of(r, i, 2), value(r, i, 3),  value(r, i, 4), value(r, i, 5),
+                int_of(r, i, 6), int_of(r, i, 7), value(r, i, 8)};
+        } else if (part == 2 && m->nclasses < MAX_CLASSES) {
+            m->classes[m->nclasses++] =
+                (struct report_class_count){value(r, i, 8), int_of(r, i, 9), int_of(r, i, 7)};
+        }
+    }
+    return true;
+}
+
+static bool changes_parse(struct muni *m, char *err, size_t errlen)
+{
+    const PGresult *r = m->changes;
+    int rows = PQntuples(r);
+    m->changes_v = calloc((size_t)rows + 1, sizeof *m->changes_v);
+    if (m->changes_v == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    for (int i = 0; i < rows; i++)
+        m->changes_v[m->nchanges++] =
+            (struct report_change){value(r, i, 0), value(r, i, 1), value(r, i, 2), value(r, i, 3),
+                                   value(r, i, 4), value(r, i, 5), value(r, i, 6)};
+    return true;
+}
+
+/* Everything about one municipality, in one transaction under its scope. */
+static bool muni_read(PGconn *pg, const struct job *j, struct muni *m, char *err, size_t errlen)
+{
+    const char *at = j->cut->at_utc;
+    const char *pj[4] = {m->code, j->recon_month, at, "json"};
+    const char *pc[4] = {m->code, j->recon_month, at, "csv"};
+    const char *pb[2] = {m->code, at};
+    const char *pf[3] = {m->code, at, j->ended_before};
+    const char *pe[2] = {m->code, j->cut_day};
+    bool ok =
+        begin_scoped(pg, m->code, err, errlen) &&
+        (m->json = api_call(pg, recon_sql, 4, pj, "reconciliation (json)", err, errlen)) != NULL &&
+        (m->csv = api_call(pg, recon_sql, 4, pc, "reconciliation (csv)", err, errlen)) != NULL &&
+        (m->balance = api_call(pg, balance_sql, 2, pb, "balance", err, errlen)) != NULL &&
+        (m->figures = query(pg, figures_sql, 3, pf, "monthly figures", err, errlen)) != NULL &&
+        (m->changes = query(pg, changes_sql, 2, pe, "changes", err, errlen)) != NULL &&
+        (m->sie = query(pg, sie_sql, 2, pb, "journals", err, errlen)) != NULL &&
+        command(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen);
+    if (!ok) {
+        rollback(pg);
+        return false;
+    }
+    return balance_parse(m, err, errlen) && figures_parse(m, err, errlen) &&
+           changes_parse(m, err, errlen);
+}
+
+/* ------------------------------------------------------------------ one municipality's files */
+
+static bool sie_build(const struct muni *m, int32_t date, struct strbuf *out, char *err,
+                      size_t errlen)
+{
+    const PGresult *r = m->sie;
+    size_t n = (size_t)PQntuples(r);
+    struct ledger_sie_posting *p = calloc(n + 1, sizeof *p);
+    if (p == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    int32_t first = date, last = date;
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        p[i] = (struct ledger_sie_posting){
+            int_of(r, row, 0),     strcmp(PQgetvalue(r, row, 1), "t") == 0,
+            PQgetvalue(r, row, 2), day_of(r, row, 3),
+            day_of(r, row, 4),     PQgetvalue(r, row, 5),
+            value(r, row, 6),      int_of(r, row, 7),
+            int_of(r, row, 8)};
+        first = i == 0 || p[i].recorded_on < first ? p[i].recorded_on : first;
+        last = i == 0 || p[i].recorded_on > last ? p[i].recorded_on : last;
+    }
+    int y, mo, d;
+    civil_to_ymd(first, &y, &mo, &d);
+    int32_t year_from = civil_from_ymd(y, 1, 1);
+    civil_to_ymd(last, &y, &mo, &d);
+    struct ledger_sie_file f = {m->code, m->name, year_from, civil_from_ymd(y, 12, 31), date};
+    struct ledger_chart chart;
+    ledger_chart_defaults(&chart);
+    bool ok = ledger_sie_write(out, &f, &chart, p, n, err, errlen);
+    free(p);
+    return ok;
+}
+
+static void summary_build(const struct job *j, const struct muni *m, struct strbuf *out)
+{
+    struct report_summary s = {
+        m->code,    m->name,    REIMBURSED_VERSION, cut_info(j->cut), j->recon_month_day,
+        m->total,   m->by_code, m->nby_code,        m->months,        m->nmonths,
+        m->disc,    m->ndisc,   m->classes,         m->nclasses,      m->changes_v,
+        m->nchanges};
+    report_html_summary(out, &s);
+}
+
+static bool put(const char *dir, const char *name, const char *data, size_t len,
+                struct report_outcome *o)
+{
+    if (!report_file_write(dir, name, data, len, o->error, sizeof o->error))
+        return false;
+    o->files++;
+    o->bytes += len;
+    return true;
+}
+
+static bool muni_write(const struct job *j, const struct muni *m, struct report_outcome *o)
+{
+    char dir[4096];
+    struct strbuf sie = {0}, html = {0};
+    snprintf(dir, sizeof dir, "%s/%s", j->dir, m->code);
+    bool ok = dir_make(dir, o->error, sizeof o->error) &&
+              put(dir, "reconciliation.csv", PQgetvalue(m->csv, 0, 1),
+                  (size_t)PQgetlength(m->csv, 0, 1), o) &&
+              put(dir, "reconciliation.json", PQgetvalue(m->json, 0, 1),
+                  (size_t)PQgetlength(m->json, 0, 1), o) &&
+              sie_build(m, j->cut->date, &sie, o->error, sizeof o->error);
+    if (ok && sie.oom)
+        snprintf(o->error, sizeof o->error, "out of memory");
+    ok = ok && !sie.oom && put(dir, "ledger.se", strbuf_cstr(&sie), sie.len, o);
+    if (ok) {
+        summary_build(j, m, &html);
+        if (html.oom)
+            snprintf(o->error, sizeof o->error, "out of memory");
+        ok = !html.oom && put(dir, "summary.html", strbuf_cstr(&html), html.len, o) &&
+             dir_sync(dir, o->error, sizeof o->error);
+    }
+    strbuf_free(&sie);
+    strbuf_free(&html);
+    return ok;
+}
+
+static void muni_report(PGconn *pg, const struct job *j, struct report_outcome *o)
+{
+    struct muni m = {.code = o->municipality, .name = o->name};
+    char err[256] = "";
+    if (!muni_read(pg, j, &m, err, sizeof err)) {
+        snprintf(o->error, sizeof o->error, "%s", err);
+        o->ok = false;
+    } else {
+        o->total = m.total;
+        o->ok = muni_write(j, &m, o);
+    }
+    muni_free(&m);
+}
+
+/* ------------------------------------------------------------------ workers */
+
+struct worker {
+    struct job *job;
+    PGconn *pg;
+    pthread_t thread;
+    bool started;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->job->lock);
+        size_t i = w->job->next++;
+        pthread_mutex_unlock(&w->job->lock);
+        if (i >= w->job->n)
+            break;
+        muni_report(w->pg, w->job, &w->job->out[i]);
+    }
+    return NULL;
+}
+
+/* A second connection with the first one's parameters. */
+static PGconn *conn_clone(PGconn *pg)
+{
+    PQconninfoOption *opts = PQconninfo(pg);
+    if (opts == NULL)
+        return NULL;
+    size_t n = 0;
+    while (opts[n].keyword != NULL)
+        n++;
+    const char **kw = calloc(n + 1, sizeof *kw), **val = calloc(n + 1, sizeof *val);
+    PGconn *c = NULL;
+    if (kw != NULL && val != NULL) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (opts[i].val != NULL && opts[i].val[0] != '\0') {
+                kw[k] = opts[i].keyword;
+                val[k++] = opts[i].val;
+            }
+        c = PQconnectdbParams(kw, val, 0);
+    }
+    free(kw);
+    free(val);
+    PQconninfoFree(opts);
+    if (c != NULL && PQstatus(c) != CONNECTION_OK) {
+        PQfinish(c);
+        return NULL;
+    }
+    if (c != NULL)
+        PQclear(PQexec(c, "SET client_min_messages = warning"));
+    return c;
+}
+
+/* Runs the job on up to `jobs` connections; extra connections that cannot be opened are
+ * simply not used. */
+static void workers_run(PGconn *pg, struct job *j, int jobs)
+{
+    struct worker w[MAX_JOBS] = {0};
+    int n = jobs < 1 ? 1 : jobs > MAX_JOBS ? MAX_JOBS : jobs;
+    if ((size_t)n > j->n)
+        n = j->n > 0 ? (int)j->n : 1;
+    w[0] = (struct worker){j, pg, 0, false};
+    for (int i = 1; i < n; i++) {
+        w[i] = (struct worker){j, conn_clone(pg), 0, false};
+        if (w[i].pg != NULL)
+            w[i].started = pthread_create(&w[i].thread, NULL, worker_main, &w[i]) == 0;
+    }
+    worker_main(&w[0]);
+    for (int i = 1; i < n; i++) {
+        if (w[i].started)
+            pthread_join(w[i].thread, NULL);
+        if (w[i].pg != NULL)
+            PQfinish(w[i].pg);
+    }
+}
+
+/* ------------------------------------------------------------------ the whole run */
+
+static bool munis_load(PGconn *pg, const struct report_cut *cut, struct report_result *res,
+                       char *err, size_t errlen)
+{
+    PGresult *r = NULL;
+    if (begin_scoped(pg, "*", err, errlen))
+        r = query(pg, munis_sql, 1, (const char *[]){cut->at_utc}, "listing municipalities", err,
+                  errlen);
+    if (r == NULL || !command(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen)) {
+        rollback(pg);
+        PQclear(r);
+        return false;
+    }
+    res->nmunis = (size_t)PQntuples(r);
+    res->munis = calloc(res->nmunis + 1, sizeof *res->munis);
+    for (size_t i = 0; res->munis != NULL && i < res->nmunis; i++) {
+        snprintf(res->munis[i].municipality, sizeof res->munis[i].municipality, "%s",
+                 PQgetvalue(r, (int)i, 0));
+        snprintf(res->munis[i].name, sizeof res->munis[i].name, "%s", PQgetvalue(r, (int)i, 1));
+    }
+    PQclear(r);
+    if (res->munis == NULL)
+        snprintf(err, errlen, "out of memory");
+    return res->munis != NULL;
+}
+
+static bool index_write(const char *dir, struct report_result *res, char *err, size_t errlen)
+{
+    struct report_index_row *rows = calloc(res->nmunis + 1, sizeof *rows);
+    if (rows == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < res->nmunis; i++)
+        rows[i] = (struct report_index_row){res->munis[i].municipality, res->munis[i].name,
+                                            !res->munis[i].ok, res->munis[i].total};
+    struct report_index ix = {REIMBURSED_VERSION, cut_info(&res->cut), res->recon_month, rows,
+                              res->nmunis};
+    struct strbuf html = {0};
+    report_html_index(&html, &ix);
+    bool ok = !html.oom &&
+              report_file_write(dir, "index.html", strbuf_cstr(&html), html.len, err, errlen) &&
+              dir_sync(dir, err, errlen);
+    if (html.oom)
+        snprintf(err, errlen, "out of memory");
+    if (ok) {
+        res->files++;
+        res->bytes += html.len;
+    }
+    strbuf_free(&html);
+    free(rows);
+    return ok;
+}
+
+static void job_init(struct job *j, const struct report_result *res, const char *dir)
+{
+    memset(j, 0, sizeof *j);
+    j->cut = &res->cut;
+    j->dir = dir;
+    j->out = res->munis;
+    j->n = res->nmunis;
+    j->recon_month_day = res->recon_month;
+    civil_format(res->cut.date, j->cut_day);
+    civil_format(res->recon_month, j->recon_month);
+    civil_format(civil_month_start(res->cut.date), j->ended_before);
+    pthread_mutex_init(&j->lock, NULL);
+}
+
+bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs, struct report_result *res,
+                char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    res->recon_month = civil_month_start(civil_month_start(date) - 1);
+    if (!dir_make(dir, err, errlen) || !report_cut_find(pg, date, &res->cut, err, errlen) ||
+        !munis_load(pg, &res->cut, res, err, errlen))
+        return false;
+    struct job j;
+    job_init(&j, res, dir);
+    workers_run(pg, &j, jobs);
+    pthread_mutex_destroy(&j.lock);
+    res->ok = true;
+    for (size_t i = 0; i < res->nmunis; i++) {
+        res->ok = res->ok && res->munis[i].ok;
+        res->files += res->munis[i].files;
+        res->bytes += res->munis[i].bytes;
+    }
+    char ierr[256];
+    if (!index_write(dir, res, ierr, sizeof ierr)) {
+        snprintf(err, errlen, "%s", ierr);
+        res->ok = false;
+    }
+    return true;
+}
+
+void report_result_free(struct report_result *res)
+{
+    free(res->munis);
+    res->munis = NULL;
+    res->nmunis = 0;
+}
