@@ -402,33 +402,30 @@ static void array_item(struct strbuf *b, bool first, const char *text)
 }
 
 struct posting_arrays {
-    struct strbuf jid, acc, pid, aid, mon, code, amt;
+    struct strbuf jid, pid, aid, mon, code, amt; /* the account follows from pid/aid */
     size_t n;
 };
 
 static void arrays_free(struct posting_arrays *a)
 {
-    struct strbuf *all[] = {&a->jid, &a->acc, &a->pid, &a->aid, &a->mon, &a->code, &a->amt};
+    struct strbuf *all[] = {&a->jid, &a->pid, &a->aid, &a->mon, &a->code, &a->amt};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         strbuf_free(all[k]);
 }
 
 static bool arrays_oom(const struct posting_arrays *a)
 {
-    return a->jid.oom || a->acc.oom || a->pid.oom || a->aid.oom || a->mon.oom || a->code.oom ||
-           a->amt.oom;
+    return a->jid.oom || a->pid.oom || a->aid.oom || a->mon.oom || a->code.oom || a->amt.oom;
 }
 
 /* Appends one posting to the parallel array literals that one INSERT … unnest() reads. */
-static void arrays_add(struct posting_arrays *a, const char *journal, const char *account,
-                       long long placement, long long allocation, int32_t month,
-                       enum accrual_code code, int64_t amount)
+static void arrays_add(struct posting_arrays *a, const char *journal, long long placement,
+                       long long allocation, int32_t month, enum accrual_code code, int64_t amount)
 {
     char num[32], month_text[CIVIL_DATE_LEN + 1];
     bool first = a->n++ == 0;
     civil_format(month, month_text);
     array_item(&a->jid, first, journal);
-    array_item(&a->acc, first, account);
     snprintf(num, sizeof num, "%lld", placement);
     array_item(&a->pid, first, placement ? num : "NULL");
     snprintf(num, sizeof num, "%lld", allocation);
@@ -487,7 +484,7 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
               4, jp, "writing journals", err, errlen);
     if (jr == NULL)
         goto done;
-    struct strbuf *all[] = {&a.jid, &a.acc, &a.pid, &a.aid, &a.mon, &a.code, &a.amt};
+    struct strbuf *all[] = {&a.jid, &a.pid, &a.aid, &a.mon, &a.code, &a.amt};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         strbuf_str(all[k], "{");
     /* compensation: one per (month, code), from the month-ordered deltas */
@@ -502,7 +499,7 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
             goto done;
         }
         if (sum != 0) {
-            arrays_add(&a, journal, "compensation", 0, 0, d->v[i].month, d->v[i].code, -sum);
+            arrays_add(&a, journal, 0, 0, d->v[i].month, d->v[i].code, -sum);
             json_t *t = json_object_get(totals_by_code, accrual_code_name(d->v[i].code));
             json_object_set_new(totals_by_code, accrual_code_name(d->v[i].code),
                                 json_integer((t ? json_integer_value(t) : 0) + sum));
@@ -512,8 +509,8 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
     qsort(d->v, d->n, sizeof *d->v, delta_key_cmp);
     for (size_t i = 0; i < d->n; i++) {
         const struct delta *x = &d->v[i];
-        arrays_add(&a, journal_of(jr, x->month), "receivable", x->placement_id, x->allocation_id,
-                   x->month, x->code, x->amount);
+        arrays_add(&a, journal_of(jr, x->month), x->placement_id, x->allocation_id, x->month,
+                   x->code, x->amount);
         r->lines++;
     }
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
@@ -522,9 +519,8 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    const char *pp[8] = {muni,
+    const char *pp[7] = {muni,
                          strbuf_cstr(&a.jid),
-                         strbuf_cstr(&a.acc),
                          strbuf_cstr(&a.pid),
                          strbuf_cstr(&a.aid),
                          strbuf_cstr(&a.mon),
@@ -533,10 +529,11 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
     ok = exec_ok(r->pg,
                  "INSERT INTO postings (journal_id, kind, account, municipality, placement_id, "
                  "allocation_id, month, code, amount_ore) "
-                 "SELECT j, 'accrual', a, $1, p, al, m, c, amt FROM unnest($2::bigint[], "
-                 "$3::text[], $4::bigint[], $5::bigint[], $6::date[], $7::text[], $8::bigint[]) "
-                 "AS t(j, a, p, al, m, c, amt)",
-                 8, pp, "writing postings", err, errlen);
+                 "SELECT j, 'accrual', CASE WHEN p IS NULL AND al IS NULL THEN 'compensation' "
+                 "ELSE 'receivable' END, $1, p, al, m, c, amt FROM unnest($2::bigint[], "
+                 "$3::bigint[], $4::bigint[], $5::date[], $6::text[], $7::bigint[]) "
+                 "AS t(j, p, al, m, c, amt)",
+                 7, pp, "writing postings", err, errlen);
 done:
     PQclear(jr);
     strbuf_free(&months);

@@ -10,7 +10,9 @@
 #include "ledger_sie.h"
 #include "log.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "strbuf.h"
+#include "civil_date.h"
 #include "token.h"
 
 #include <event2/keyvalq_struct.h>
@@ -37,11 +39,13 @@ struct route {
 static void health(struct api_call *c);
 static void ready(struct api_call *c);
 static void metrics(struct api_call *c);
+static void openapi(struct api_call *c);
 
 static const struct route routes[] = {
     {EVHTTP_REQ_GET, "/healthz", ROLE_NONE, false, health},
     {EVHTTP_REQ_GET, "/readyz", ROLE_NONE, false, ready},
     {EVHTTP_REQ_GET, "/metrics", ROLE_NONE, false, metrics},
+    {EVHTTP_REQ_GET, "/v1/openapi.json", ROLE_NONE, false, openapi},
     {EVHTTP_REQ_POST, "/v1/placements", ROLE_WRITE, true, api_placement_create},
     {EVHTTP_REQ_GET, "/v1/placements", ROLE_READ, true, api_placement_list},
     {EVHTTP_REQ_POST, "/v1/placements/search", ROLE_READ, true, api_placement_search},
@@ -290,6 +294,32 @@ bool api_limit_parse(const char *s, char *out, size_t outlen)
     return true;
 }
 
+/* RFC 3339 with a zone: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). A '+' that arrived unescaped in
+ * the query string reads as a space, and is taken back as '+'. */
+bool api_timestamp_valid(char *s)
+{
+    int32_t d;
+    size_t n = strlen(s);
+    if (n < 20 || n > 40 || !civil_parse(s, 10, &d) || (s[10] != 'T' && s[10] != 't'))
+        return false;
+    for (int i = 11; i < 19; i++)
+        if ((i == 13 || i == 16) ? s[i] != ':' : (s[i] < '0' || s[i] > '9'))
+            return false;
+    size_t i = 19;
+    if (s[i] == '.') {
+        i++;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (s[i] == 'Z' || s[i] == 'z')
+        return s[i + 1] == '\0';
+    if (s[i] == ' ')
+        s[i] = '+';
+    if ((s[i] != '+' && s[i] != '-') || n - i != 6 || s[i + 3] != ':')
+        return false;
+    return strspn(s + i + 1, "0123456789:") == 5;
+}
+
 bool api_municipality_valid(const char *s)
 {
     return s != NULL && strlen(s) == 4 && strspn(s, "0123456789") == 4;
@@ -312,6 +342,17 @@ bool api_scope_municipality(struct api_call *c, const char *asked, const char **
     return true;
 }
 
+/* The fingerprint an Idempotency-Key is bound to: method, path and the exact body bytes. */
+void api_request_hash(struct api_call *c, char *out)
+{
+    size_t blen;
+    const char *body = http_req_body(c->r, &blen);
+    const char *path = http_req_path(c->r);
+    const void *parts[4] = {"POST\n", path, "\n", body};
+    size_t lens[4] = {5, strlen(path), 1, blen};
+    token_sha256_hex_parts(parts, lens, 4, out);
+}
+
 void api_post(struct api_call *c, const char *op, json_t *args)
 {
     char hash[TOKEN_HASH_HEX_LEN + 1];
@@ -321,18 +362,19 @@ void api_post(struct api_call *c, const char *op, json_t *args)
         api_reply_error(c, 500, "internal", "out of memory", NULL);
         return;
     }
-    if (key != NULL) {
-        /* The fingerprint covers method, path and the exact body bytes. */
-        size_t blen;
-        const char *body = http_req_body(c->r, &blen);
-        const char *path = http_req_path(c->r);
-        const void *parts[4] = {"POST\n", path, "\n", body};
-        size_t lens[4] = {5, strlen(path), 1, blen};
-        token_sha256_hex_parts(parts, lens, 4, hash);
-    }
+    if (key != NULL)
+        api_request_hash(c, hash);
     const char *params[6] = {op, c->client.id, c->client.scope, key, key ? hash : NULL, args_text};
     api_query(c, &post_stmt, params);
     free(args_text);
+}
+
+/* The API description, embedded at build time (cmake/openapi.cmake). */
+static void openapi(struct api_call *c)
+{
+    struct http_req *r = c->r;
+    call_finish(c);
+    http_reply_typed(r, 200, "application/json; charset=utf-8", openapi_json, openapi_json_len);
 }
 
 static void health(struct api_call *c)
@@ -557,8 +599,16 @@ void api_handle(struct http_req *r, void *arg)
             authenticate(c);
         return;
     }
-    if (path_known)
+    if (path_known) {
+        char allow[64] = "";
+        char id[24];
+        for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+            if (route_match(routes[i].pattern, path, id, sizeof id) &&
+                strstr(allow, routes[i].method == EVHTTP_REQ_GET ? "GET" : "POST") == NULL)
+                snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                         allow[0] ? ", " : "", routes[i].method == EVHTTP_REQ_GET ? "GET" : "POST");
+        http_req_add_header(r, "Allow", allow);
         api_reply_error(c, 405, "method_not_allowed", "this method is not allowed here", NULL);
-    else
+    } else
         api_reply_error(c, 404, "not_found", "no such resource", NULL);
 }

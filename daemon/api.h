@@ -50,6 +50,8 @@ void api_handle(struct http_req *r, void *arg);
 bool api_client_all_scope(const struct api_client *c);
 /* Runs api.post(op, …) with args as the operation's input, and replies with its answer. */
 void api_post(struct api_call *c, const char *op, json_t *args);
+/* Hex SHA-256 over method, path and body: what an Idempotency-Key is bound to (65 bytes). */
+void api_request_hash(struct api_call *c, char *out);
 /* Runs a statement returning one row (status, body, location) and replies with it. */
 void api_query(struct api_call *c, const struct db_stmt *stmt, const char *const *params);
 /* Runs a statement; on success cb gets the result (the pool owns it), on failure the request is
@@ -68,6 +70,8 @@ bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const
 /* limit: absent → "100"; 1..1000 → copied; else false. */
 bool api_limit_parse(const char *s, char *out, size_t outlen);
 bool api_municipality_valid(const char *s);
+/* RFC 3339 with a zone; a '+' that arrived as a space in the query string is put back. */
+bool api_timestamp_valid(char *s);
 bool api_scope_municipality(struct api_call *c, const char *asked, const char **out);
 void api_reply_error(struct api_call *c, int status, const char *code, const char *message,
                      const char *field);

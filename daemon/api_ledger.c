@@ -169,15 +169,11 @@ void api_balance(struct api_call *c)
         snprintf(as_of, sizeof as_of, "%s", v[0]);
     evhttp_clear_headers(&q);
     /* A date means the end of that day in Stockholm; else an RFC 3339 timestamp. */
-    if (as_of[0] != '\0' && !civil_parse(as_of, strlen(as_of), &d) &&
-        !(strlen(as_of) >= 20 && civil_parse(as_of, 10, &d) && as_of[10] == 'T')) {
+    if (as_of[0] != '\0' && !civil_parse(as_of, strlen(as_of), &d) && !api_timestamp_valid(as_of)) {
         api_reply_error(c, 400, "invalid_query",
                         "as_of is a date (YYYY-MM-DD) or an RFC 3339 timestamp", "as_of");
         return;
     }
-    for (char *p = as_of; *p; p++)
-        if (*p == ' ')
-            *p = '+';
     if (!api_scope_municipality(c, c->path_id, &muni))
         return;
     api_query(c, &balance_stmt,

@@ -242,7 +242,6 @@ void api_reconciliation(struct api_call *c)
     const char *v[4], *muni;
     char month[CIVIL_DATE_LEN + 1], at[48] = "";
     struct evkeyvalq q;
-    int32_t d;
     if (!api_params_parse(c, &q, names, v))
         return;
     bool csv = v[FORMAT] != NULL && strcmp(v[FORMAT], "csv") == 0;
@@ -252,10 +251,7 @@ void api_reconciliation(struct api_call *c)
                                                                                       : NULL;
     if (bad == NULL && v[AT] != NULL) {
         snprintf(at, sizeof at, "%s", v[AT]);
-        for (char *p = at; *p; p++)
-            if (*p == ' ')
-                *p = '+';
-        if (strlen(at) < 20 || !civil_parse(at, 10, &d) || at[10] != 'T')
+        if (!api_timestamp_valid(at))
             bad = "as_known_at";
     }
     if (bad != NULL) {

@@ -74,32 +74,6 @@ void api_placement_create(struct api_call *c)
     json_decref(body);
 }
 
-/* RFC 3339 with a zone: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). A '+' that arrived unescaped in
- * the query string reads as a space, and is taken back as '+'. */
-static bool timestamp_valid(char *s)
-{
-    int32_t d;
-    size_t n = strlen(s);
-    if (n < 20 || n > 40 || !civil_parse(s, 10, &d) || (s[10] != 'T' && s[10] != 't'))
-        return false;
-    for (int i = 11; i < 19; i++)
-        if ((i == 13 || i == 16) ? s[i] != ':' : (s[i] < '0' || s[i] > '9'))
-            return false;
-    size_t i = 19;
-    if (s[i] == '.') {
-        i++;
-        while (s[i] >= '0' && s[i] <= '9')
-            i++;
-    }
-    if (s[i] == 'Z' || s[i] == 'z')
-        return s[i + 1] == '\0';
-    if (s[i] == ' ')
-        s[i] = '+';
-    if ((s[i] != '+' && s[i] != '-') || n - i != 6 || s[i + 3] != ':')
-        return false;
-    return strspn(s + i + 1, "0123456789:") == 5;
-}
-
 void api_placement_get(struct api_call *c)
 {
     static const char *const names[] = {"as_known_at", NULL};
@@ -119,7 +93,7 @@ void api_placement_get(struct api_call *c)
     }
     snprintf(at, sizeof at, "%s", values[0]);
     evhttp_clear_headers(&q);
-    if (!timestamp_valid(at)) {
+    if (!api_timestamp_valid(at)) {
         api_reply_error(c, 400, "invalid_query",
                         "as_known_at must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z",
                         "as_known_at");

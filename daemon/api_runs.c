@@ -31,6 +31,9 @@ struct api_runs {
     struct api_call *call;
     char through[CIVIL_DATE_LEN + 1];
     char client_id[24];
+    char scope[8];
+    char idem_key[256]; /* "" without an Idempotency-Key */
+    char idem_hash[65];
     int status;
     struct strbuf body;
     struct timespec started;
@@ -38,6 +41,44 @@ struct api_runs {
 
 static const struct db_stmt run_get_stmt = {
     "rb_run_get", "SELECT status, body, location FROM api.run_get($1, $2)", 2};
+
+/* With an Idempotency-Key: claim it (committed at once, so a concurrent run with the same key
+ * sees it), or answer with the stored result of the run made under it. */
+static bool idem_replayed(struct api_runs *runs, PGconn *pg)
+{
+    if (runs->idem_key[0] == '\0')
+        return false;
+    const char *p[4] = {runs->client_id, runs->scope, runs->idem_key, runs->idem_hash};
+    PGresult *res = PQexecParams(pg,
+                                 "SELECT status, body, set_config('reimbursed.scope', $2, true) "
+                                 "FROM api.idem_claim_run($1::bigint, $2, $3, $4)",
+                                 4, NULL, p, NULL, NULL, 0);
+    bool replay = true;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        runs->status = 503;
+        strbuf_str(&runs->body, "{\"error\":{\"code\":\"database_unavailable\",\"message\":"
+                                "\"cannot check the Idempotency-Key; retry\"}}");
+    } else if (PQgetisnull(res, 0, 0)) {
+        replay = false; /* claimed: run it */
+    } else {
+        runs->status = atoi(PQgetvalue(res, 0, 0));
+        strbuf_str(&runs->body, PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return replay;
+}
+
+static void idem_store(struct api_runs *runs, PGconn *pg)
+{
+    char status[8];
+    if (runs->idem_key[0] == '\0')
+        return;
+    snprintf(status, sizeof status, "%d", runs->status);
+    const char *p[5] = {runs->client_id, runs->scope, runs->idem_key, status,
+                        strbuf_cstr(&runs->body)};
+    PQclear(PQexecParams(pg, "SELECT api.idem_store_run($1::bigint, $2, $3, $4::int, $5)", 5, NULL,
+                         p, NULL, NULL, 0));
+}
 
 static void *run_worker(void *arg)
 {
@@ -49,8 +90,11 @@ static void *run_worker(void *arg)
                                 "\"the accrual run cannot reach the database; retry\"}}");
     } else {
         PQclear(PQexec(pg, "SET application_name = 'reimbursed accrual'"));
-        runs->status = accrual_run_execute(pg, runs->conninfo, runs->jobs, runs->client_id,
-                                           runs->through, &runs->body);
+        if (!idem_replayed(runs, pg)) {
+            runs->status = accrual_run_execute(pg, runs->conninfo, runs->jobs, runs->client_id,
+                                               runs->through, &runs->body);
+            idem_store(runs, pg);
+        }
     }
     PQfinish(pg);
     ssize_t w;
@@ -154,6 +198,11 @@ void api_run_start(struct api_call *c)
     }
     civil_format(d, runs->through);
     snprintf(runs->client_id, sizeof runs->client_id, "%s", c->client.id);
+    snprintf(runs->scope, sizeof runs->scope, "%s", c->client.scope);
+    const char *key = http_req_header(c->r, "Idempotency-Key");
+    snprintf(runs->idem_key, sizeof runs->idem_key, "%s", key ? key : "");
+    if (key != NULL)
+        api_request_hash(c, runs->idem_hash);
     runs->call = c;
     runs->status = 0;
     clock_gettime(CLOCK_MONOTONIC, &runs->started);

@@ -408,6 +408,11 @@ void http_req_set_route(struct http_req *r, const char *route)
     r->route = route;
 }
 
+void http_req_add_header(struct http_req *r, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
 void http_req_set_client(struct http_req *r, const char *client)
 {
     snprintf(r->client, sizeof r->client, "%s", client);

@@ -40,6 +40,8 @@ const char *http_req_id(const struct http_req *r);
 bool http_req_peer_cert_sha256(const struct http_req *r, char *out);
 /* Labels for the access log line: the route pattern and the authenticated client's name. */
 void http_req_set_route(struct http_req *r, const char *route);
+/* An extra response header, for the reply still to come. */
+void http_req_add_header(struct http_req *r, const char *name, const char *value);
 void http_req_set_client(struct http_req *r, const char *client);
 /* The caller's per-request state, freed by the caller before it replies. */
 void http_req_set_data(struct http_req *r, void *data);

@@ -11,23 +11,24 @@ const char *ctl_conninfo;
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: reimbursectl [-c FILE] COMMAND ...\n"
-            "  migrate [--sql-dir DIR]                 apply sql/NNN_*.sql in order (owner role)\n"
-            "  client add --name N --role read|write|admin --scope CODE|* [--cert PEM]\n"
-            "  client bind --name N --cert PEM         require this certificate (mutual TLS)\n"
-            "  client rotate --name N                  new token, the old one stops working\n"
-            "  client revoke --name N\n"
-            "  client list\n"
-            "  rates list\n"
-            "  rates index --code C --from DATE --factor F --round KRONOR\n"
-            "                                          a new row: the rate before DATE × F\n"
-            "  accrue --through DATE [--jobs N]        the convergent accrual run (N connections)\n"
-            "  report --date D --out DIR [--jobs N]    the nightly reports for day D (N connections)\n"
-            "Without -c the standard libpq environment (PGHOST, PGPORT, ...) is used.\n"
-            "With -c, migrate uses the db_admin key; report uses db (the daemon's role, so\n"
-            "row-level security applies); other commands use db_admin if set, else db.\n"
-            "New tokens are printed alone on the last line of the output.\n");
+    fprintf(
+        f,
+        "usage: reimbursectl [-c FILE] COMMAND ...\n"
+        "  migrate [--sql-dir DIR]                 apply sql/NNN_*.sql in order (owner role)\n"
+        "  client add --name N --role read|write|admin --scope CODE|* [--cert PEM]\n"
+        "  client bind --name N --cert PEM         require this certificate (mutual TLS)\n"
+        "  client rotate --name N                  new token, the old one stops working\n"
+        "  client revoke --name N\n"
+        "  client list\n"
+        "  rates list\n"
+        "  rates index --code C --from DATE --factor F --round KRONOR\n"
+        "                                          a new row: the rate before DATE × F\n"
+        "  accrue --through DATE [--jobs N]        the convergent accrual run (N connections)\n"
+        "  report --date D --out DIR [--jobs N]    the nightly reports for day D (N connections)\n"
+        "Without -c the standard libpq environment (PGHOST, PGPORT, ...) is used.\n"
+        "With -c, migrate uses the db_admin key; report uses db (the daemon's role, so\n"
+        "row-level security applies); other commands use db_admin if set, else db.\n"
+        "New tokens are printed alone on the last line of the output.\n");
 }
 
 int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *what)

@@ -191,6 +191,8 @@ static const char css[] =
     ".tag.unknown_person{background:#fee2e2;color:#991b1b}"
     ".tag.not_yet_paid{background:#e5e7eb;color:#374151}"
     ".none{color:#52606d;font-style:italic}"
+    ".small{font-size:12px;color:#52606d}.nowrap{white-space:nowrap}"
+    ".tag+div{margin-top:3px}"
     "svg text{font-family:inherit}"
     "details{margin-top:8px}summary{cursor:pointer;color:#2f6fad}"
     "footer{color:#52606d;font-size:13px;margin-top:18px}"
@@ -485,15 +487,18 @@ static void chart_section(struct strbuf *out, const struct report_summary *s)
 
 static void discrepancy_row(struct strbuf *out, const struct report_discrepancy *d)
 {
-    strbuf_str(out, "<tr><td>");
+    strbuf_str(out, "<tr><td class=\"nowrap\">");
     add_month(out, d->month);
     strbuf_str(out, "</td><td>");
     if (d->dossier_number != NULL)
         report_html_escape(out, d->dossier_number);
     else
         strbuf_str(out, "<span class=\"none\">whole municipality</span>");
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, d->placement_id != NULL ? d->placement_id : "");
+    if (d->placement_id != NULL) {
+        strbuf_str(out, "<div class=\"small\">placement ");
+        report_html_escape(out, d->placement_id);
+        strbuf_str(out, "</div>");
+    }
     strbuf_str(out, "</td><td>");
     report_html_escape(out, report_html_code_label(d->code));
     strbuf_str(out, "</td>");
@@ -504,9 +509,9 @@ static void discrepancy_row(struct strbuf *out, const struct report_discrepancy 
     report_html_escape(out, d->cls);
     strbuf_str(out, "\">");
     report_html_escape(out, class_label(d->cls));
-    strbuf_str(out, "</span></td><td>");
+    strbuf_str(out, "</span><div>");
     report_html_escape(out, report_html_action(d->cls));
-    strbuf_str(out, "</td></tr>\n");
+    strbuf_str(out, "</div></td></tr>\n");
 }
 
 static void class_summary(struct strbuf *out, const struct report_summary *s)
@@ -533,14 +538,14 @@ static void discrepancies_section(struct strbuf *out, const struct report_summar
                     "The full reconciliation of the last month is in "
                     "<a href=\"reconciliation.csv\">reconciliation.csv</a>.</p>\n"
                     "<table id=\"discrepancies-table\">\n<thead><tr><th>Month</th>"
-                    "<th>Dossier number</th><th>Placement</th><th>Compensation</th>"
+                    "<th>Dossier number</th><th>Compensation</th>"
                     "<th class=\"num\">Owed</th><th class=\"num\">Paid</th>"
-                    "<th class=\"num\">Difference</th><th>Status</th><th>What to do</th></tr>"
+                    "<th class=\"num\">Difference</th><th>What to do</th></tr>"
                     "</thead>\n<tbody>\n");
     for (size_t i = 0; i < s->ndiscrepancies; i++)
         discrepancy_row(out, &s->discrepancies[i]);
     if (s->ndiscrepancies == 0)
-        strbuf_str(out, "<tr><td colspan=\"9\" class=\"none\">No discrepancies: every ended "
+        strbuf_str(out, "<tr><td colspan=\"7\" class=\"none\">No discrepancies: every ended "
                         "month is paid as owed.</td></tr>\n");
     strbuf_str(out, "</tbody>\n</table>\n");
     class_summary(out, s);

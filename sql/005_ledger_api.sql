@@ -74,7 +74,7 @@ BEGIN
     INSERT INTO allocations (municipality, year, places, decided_on, accrued_places, client_id)
     VALUES (muni, y, p, d, greatest(0, p - highest), p_client) RETURNING * INTO al;
     RETURN ROW(201, api.allocation_json(al, latest.id IS NOT NULL AND p < latest.places)::text,
-               '/v1/allocations/' || al.id)::api.response;
+               NULL)::api.response;
 END $$;
 
 -- GET /v1/allocations

@@ -202,7 +202,7 @@ BEGIN
     RETURN ROW(201, json_build_object('import_id', imp.id::text, 'duplicate_file', false,
                'lines_total', jsonb_array_length(a->'lines'), 'lines_imported', ins,
                'lines_skipped', skip, 'payments', npay)::text,
-               '/v1/payments/imports/' || imp.id)::api.response;
+               NULL)::api.response;
 END $$;
 
 DO $$

@@ -23,3 +23,39 @@ BEGIN
          ORDER BY p.journal_id, p.id;
 END $$;
 GRANT EXECUTE ON FUNCTION api.sie_rows(text, text, date, date, boolean) TO reimbursed_app;
+
+-- Idempotency for accrual runs, which span many transactions: the claim commits on its own;
+-- a claim still without a status means a run under that key is in progress (409).
+CREATE FUNCTION api.idem_claim_run(p_client bigint, p_scope text, p_key text, p_hash text)
+    RETURNS TABLE (status int, body text)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    k idempotency_keys;
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    INSERT INTO idempotency_keys (client_id, key, municipality, request_sha256)
+    VALUES (p_client, p_key, p_scope, p_hash) ON CONFLICT DO NOTHING;
+    IF FOUND THEN
+        RETURN QUERY SELECT NULL::int, NULL::text;
+        RETURN;
+    END IF;
+    SELECT * INTO k FROM idempotency_keys i WHERE i.client_id = p_client AND i.key = p_key;
+    IF k.request_sha256 <> p_hash THEN
+        RETURN QUERY SELECT 422, '{"error":{"code":"idempotency_key_reused","message":"this Idempotency-Key was used with another request; use a new key for a new request"}}'::text;
+    ELSIF k.status IS NULL THEN
+        RETURN QUERY SELECT 409, '{"error":{"code":"run_in_progress","message":"a run with this Idempotency-Key is in progress"}}'::text;
+    ELSE
+        RETURN QUERY SELECT k.status, k.body;
+    END IF;
+END $$;
+
+CREATE FUNCTION api.idem_store_run(p_client bigint, p_scope text, p_key text, p_status int,
+                                   p_body text) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    UPDATE idempotency_keys SET status = p_status, body = p_body
+     WHERE client_id = p_client AND key = p_key;
+END $$;
+GRANT EXECUTE ON FUNCTION api.idem_claim_run(bigint, text, text, text) TO reimbursed_app;
+GRANT EXECUTE ON FUNCTION api.idem_store_run(bigint, text, text, int, text) TO reimbursed_app;

@@ -257,7 +257,7 @@ def test_drain():
     # Hold a lock so a request stays in flight while SIGTERM arrives.
     locker = subprocess.Popen(["psql", ENV["RB_DB_ADMIN"], "-q", "-c",
                                "BEGIN; LOCK TABLE placements IN ACCESS EXCLUSIVE MODE; "
-                               "SELECT pg_sleep(1.5); COMMIT;"],
+                               "SELECT pg_sleep(3); COMMIT;"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.4)
     result = {}
@@ -272,7 +272,16 @@ def test_drain():
 
     th = threading.Thread(target=slow)
     th.start()
-    time.sleep(0.3)
+    # SIGTERM only once the request is really in flight: its statement waits on the lock.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        waiting = subprocess.run(["psql", ENV["RB_DB_ADMIN"], "-qAt", "-c",
+                                  "SELECT count(*) FROM pg_stat_activity WHERE "
+                                  "application_name = 'reimbursed' AND wait_event_type = 'Lock'"],
+                                 capture_output=True, text=True).stdout.strip()
+        if waiting not in ("", "0"):
+            break
+        time.sleep(0.05)
     d.proc.send_signal(signal.SIGTERM)
     time.sleep(0.2)
     refused = False

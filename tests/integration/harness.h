@@ -29,6 +29,7 @@ struct rb_env {
     char *url, *ca, *admin, *w1480, *w1481, *r1480, *rstar, *pg_stop, *pg_start;
     char *daemon_pid; /* optional: RB_DAEMON_PID */
     char *conf;       /* optional: RB_CONF */
+    char *proxy;      /* optional: $RB_PROXY_URL (ops/openapi-check proxy), plain HTTP */
     char dir[2048];   /* $RB_FIXTURE */
 };
 extern struct rb_env E;
@@ -85,6 +86,7 @@ struct resp {
     char location[512];
     char retry_after[64];
     char content_type[128];
+    char request_id[80]; /* X-Request-Id: every answer of the daemon has one, prism's own do not */
     double seconds;
 };
 
@@ -96,9 +98,17 @@ struct xfer {
     char errbuf[CURL_ERROR_SIZE];
     struct resp *out;
     CURLcode cc;
+    bool via_proxy;
 };
 
-extern CURL *g_easy;   /* the handle of http() and friends */
+extern CURL *g_easy; /* the handle of http() and friends */
+/* With RB_PROXY_URL set, http() and friends send through that proxy (prism, checking every
+ * request and answer against proto/openapi.yaml), except: when g_direct is set (a test that
+ * needs exact timing or connection behaviour sets it; it is reset before each test), with
+ * expect100, for multi_run()'s transfers, for bodies prism would not forward byte for byte, and
+ * for /v1/exports/ (prism would re-encode the CP437 answer).
+ * A request prism refuses is sent again directly, and the daemon must refuse it too (4xx). */
+extern bool g_direct;
 extern long g_timeout; /* seconds, for http() and friends */
 
 /* The response body, made printable and cut short, for messages. */
