@@ -26,7 +26,7 @@ static const struct db_stmt balance_stmt = {
     "rb_balance",
     "SELECT status, body, location FROM api.balance($1, $2, CASE WHEN length($3) = 10 THEN "
     "(($3::date + 1)::timestamp AT TIME ZONE 'Europe/Stockholm') - interval '1 microsecond' "
-    "ELSE coalesce($3::timestamptz, now()) END)",
+    "ELSE coalesce($3::timestamptz, api.safe_now()) END)",
     3};
 static const struct db_stmt accrual_input_stmt = {"rb_placement_accrual_input",
                                                   "SELECT api.placement_accrual_input($1, $2)", 2};

@@ -19,7 +19,7 @@
 static const struct db_stmt recon_stmt = {
     "rb_reconciliation",
     "SELECT status, body, location FROM api.reconciliation($1, $2, $3::date, "
-    "coalesce($4::timestamptz, now()), $5)",
+    "coalesce($4::timestamptz, api.safe_now()), $5)",
     5};
 
 /* "YYYY-MM" → the month's first day as "YYYY-MM-01". */
@@ -167,10 +167,10 @@ static json_t *csv_line_json(const struct payments_csv_line *l)
     char month[CIVIL_DATE_LEN + 1], paid[CIVIL_DATE_LEN + 1];
     civil_format(l->month, month);
     civil_format(l->paid_on, paid);
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "municipality", l->municipality,
-                     "dossier_number", l->dossier_number, "month", month, "code",
-                     accrual_code_name(l->code), "amount_ore", (json_int_t)l->amount_ore, "paid_on",
-                     paid, "reference", l->reference);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "line", (json_int_t)l->line,
+                     "municipality", l->municipality, "dossier_number", l->dossier_number, "month",
+                     month, "code", accrual_code_name(l->code), "amount_ore",
+                     (json_int_t)l->amount_ore, "paid_on", paid, "reference", l->reference);
 }
 
 void api_payment_import(struct api_call *c)

@@ -489,7 +489,7 @@ static void discrepancy_row(struct strbuf *out, const struct report_discrepancy 
 {
     strbuf_str(out, "<tr><td class=\"nowrap\">");
     add_month(out, d->month);
-    strbuf_str(out, "</td><td>");
+    strbuf_str(out, "</td><td class=\"nowrap\">");
     if (d->dossier_number != NULL)
         report_html_escape(out, d->dossier_number);
     else
@@ -521,11 +521,10 @@ static void class_summary(struct strbuf *out, const struct report_summary *s)
     strbuf_str(out, "<p id=\"class-summary\">All ended months together: ");
     for (size_t i = 0; i < s->nclasses; i++) {
         const struct report_class_count *c = &s->classes[i];
-        strbuf_printf(out, "%s%lld %s (", i ? "; " : "", c->rows, c->rows == 1 ? "row" : "rows");
+        strbuf_str(out, i ? "; " : "");
         report_html_escape(out, class_label(c->cls));
-        strbuf_str(out, ", difference ");
+        strbuf_printf(out, " %lld %s, difference ", c->rows, c->rows == 1 ? "row" : "rows");
         add_kronor(out, c->diff_ore);
-        strbuf_str(out, ")");
     }
     strbuf_str(out, ".</p>\n");
 }

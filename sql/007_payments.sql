@@ -171,6 +171,8 @@ DECLARE
     skip int := 0;
     npay int := 0;
 BEGIN
+    -- The same file sent twice at once: the second waits here and then sees the first.
+    PERFORM pg_advisory_xact_lock(hashtext('reimbursed.import'), hashtext(a->>'sha256'));
     SELECT * INTO prev FROM payment_imports WHERE municipality = scope AND sha256 = a->>'sha256';
     IF FOUND THEN
         RETURN ROW(200, json_build_object('import_id', prev.id::text, 'duplicate_file', true,
@@ -181,7 +183,13 @@ BEGIN
     END IF;
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(a->'lines') l
                 WHERE NOT EXISTS (SELECT 1 FROM municipalities WHERE code = l->>'municipality')) THEN
-        PERFORM api.fail(422, 'unknown_municipality', 'a line names an unknown municipality');
+        PERFORM api.fail(422, 'invalid_payment_list',
+            'the payment list has bad lines; nothing was imported', NULL,
+            json_build_object('lines', (SELECT json_agg(json_build_object(
+                    'line', (l->>'line')::int, 'field', 'municipality',
+                    'message', 'no municipality has this code') ORDER BY (l->>'line')::int)
+                  FROM jsonb_array_elements(a->'lines') l
+                 WHERE NOT EXISTS (SELECT 1 FROM municipalities WHERE code = l->>'municipality'))));
     END IF;
     -- The import row is written last, with its counts; its id is taken first for the payments.
     imp.id := nextval(pg_get_serial_sequence('payment_imports', 'id'));

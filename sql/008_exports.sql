@@ -59,3 +59,15 @@ BEGIN
 END $$;
 GRANT EXECUTE ON FUNCTION api.idem_claim_run(bigint, text, text, text) TO reimbursed_app;
 GRANT EXECUTE ON FUNCTION api.idem_store_run(bigint, text, text, int, text) TO reimbursed_app;
+
+-- "Now" for a report that must be reproducible with as_known_at: rows are stamped with their
+-- transaction's start, so a transaction still in flight may later commit rows dated before this
+-- moment. The cut is therefore the start of the oldest transaction in flight (of this role, whose
+-- sessions it may see), or now.
+CREATE FUNCTION api.safe_now() RETURNS timestamptz
+    LANGUAGE sql STABLE AS $$
+    SELECT least(now(), coalesce((SELECT min(xact_start) - interval '1 microsecond'
+                                    FROM pg_stat_activity
+                                   WHERE pid <> pg_backend_pid() AND xact_start IS NOT NULL
+                                     AND usename = current_user), now())) $$;
+GRANT EXECUTE ON FUNCTION api.safe_now() TO reimbursed_app;
