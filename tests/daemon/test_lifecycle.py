@@ -325,6 +325,25 @@ def test_metrics():
     check("db errors and waiting requests are there",
           "reimbursed_db_errors" in fams and "reimbursed_db_waiting_requests" in fams)
     check("no token or dossier number in the metrics", "rb_" not in text)
+    with socket.create_connection(("127.0.0.1", d.port), timeout=10) as raw:
+        with context(crt).wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: trace-42\r\n"
+                         b"Connection: close\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+    check("X-Request-Id is echoed", b"X-Request-Id: trace-42" in head, head[:200])
+    https(crt, d.port, "GET", "/healthz")
+    log = d.logtext()
+    line = [l for l in log.splitlines() if "id=trace-42" in l]
+    check("one log line per request with method, route, status, duration, client and id",
+          line and re.search(r"GET /healthz 200 [0-9.]+ms client=- id=trace-42", line[0]), line)
+    check("a generated request id when none is given",
+          re.search(r"GET /healthz 200 [0-9.]+ms client=- id=[0-9a-f]{16}$", log, re.M) is not None)
+    check("the log never carries a token", "rb_" not in log)
     check("metrics daemon exits 0", d.stop() == 0)
 
 
