@@ -325,6 +325,15 @@ bool api_municipality_valid(const char *s)
     return s != NULL && strlen(s) == 4 && strspn(s, "0123456789") == 4;
 }
 
+bool api_may_write(struct api_call *c, const char *muni)
+{
+    if (api_client_all_scope(&c->client) || strcmp(muni, c->client.scope) == 0)
+        return true;
+    api_reply_error(c, 403, "forbidden", "this client may not write for that municipality",
+                    "municipality");
+    return false;
+}
+
 /* Which municipality a list or read may cover: a scoped client its own (another → 403), an
  * all-municipality client what it asked for (NULL: all). */
 bool api_scope_municipality(struct api_call *c, const char *asked, const char **out)

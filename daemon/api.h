@@ -73,6 +73,8 @@ bool api_municipality_valid(const char *s);
 /* RFC 3339 with a zone; a '+' that arrived as a space in the query string is put back. */
 bool api_timestamp_valid(char *s);
 bool api_scope_municipality(struct api_call *c, const char *asked, const char **out);
+/* A create or record for `muni`: false (and 403 answered) unless the client's scope covers it. */
+bool api_may_write(struct api_call *c, const char *muni);
 void api_reply_error(struct api_call *c, int status, const char *code, const char *message,
                      const char *field);
 void api_reply_jc(struct api_call *c, const struct jc_error *err);

@@ -123,12 +123,9 @@ void api_payment_create(struct api_call *c)
         api_reply_jc(c, &err);
         return;
     }
-    if (!api_client_all_scope(&c->client) && strcmp(muni, c->client.scope) != 0) {
+    if (!api_may_write(c, muni)) {
         json_decref(norm);
         json_decref(body);
-        api_reply_error(c, 403, "forbidden",
-                        "this client may not record payments for that municipality",
-                        "municipality");
         return;
     }
     json_t *args =

@@ -63,11 +63,8 @@ void api_placement_create(struct api_call *c)
         api_reply_jc(c, &err);
         return;
     }
-    if (!api_client_all_scope(&c->client) && strcmp(muni, c->client.scope) != 0) {
+    if (!api_may_write(c, muni)) {
         json_decref(body);
-        api_reply_error(c, 403, "forbidden",
-                        "this client may not record placements for that municipality",
-                        "municipality");
         return;
     }
     api_post(c, "placement_create", body);

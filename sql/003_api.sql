@@ -238,6 +238,24 @@ CREATE FUNCTION api.error_response(p_detail text) RETURNS api.response
     LANGUAGE sql IMMUTABLE AS $$
     SELECT ((p_detail::json->>'status')::int, (p_detail::json->'body')::text, NULL::text) $$;
 
+-- The operations behind POST requests; later migrations redefine this as they add operations.
+CREATE FUNCTION api.dispatch(p_op text, p_client bigint, p_args jsonb) RETURNS api.response
+    LANGUAGE plpgsql AS $$
+DECLARE
+    r api.response;
+BEGIN
+    r := CASE p_op
+        WHEN 'placement_create' THEN api.placement_create(p_client, p_args)
+        WHEN 'placement_move_in' THEN api.placement_move_in(p_client, p_args)
+        WHEN 'placement_move_out' THEN api.placement_move_out(p_client, p_args)
+        WHEN 'placement_search' THEN api.placement_search(p_client, p_args)
+    END;
+    IF r.status IS NULL THEN
+        RAISE EXCEPTION 'unknown operation %', p_op;
+    END IF;
+    RETURN r;
+END $$;
+
 -- Every POST: scope, idempotency, the operation, and the stored answer, in one transaction.
 CREATE FUNCTION api.post(p_op text, p_client bigint, p_scope text, p_key text, p_hash text,
                          p_args jsonb) RETURNS api.response
@@ -259,15 +277,7 @@ BEGIN
         END IF;
     END IF;
     BEGIN
-        r := CASE p_op
-            WHEN 'placement_create' THEN api.placement_create(p_client, p_args)
-            WHEN 'placement_move_in' THEN api.placement_move_in(p_client, p_args)
-            WHEN 'placement_move_out' THEN api.placement_move_out(p_client, p_args)
-            WHEN 'placement_search' THEN api.placement_search(p_client, p_args)
-        END;
-        IF r.status IS NULL THEN
-            RAISE EXCEPTION 'unknown operation %', p_op;
-        END IF;
+        r := api.dispatch(p_op, p_client, p_args);
     EXCEPTION
         WHEN SQLSTATE 'RB000' THEN
             GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
