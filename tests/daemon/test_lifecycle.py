@@ -78,8 +78,12 @@ def base_config():
         return [l for l in f if not re.match(r"\s*(port|tls_cert|tls_key|tls_client_ca)\s*=", l)]
 
 
+DAEMONS = []
+
+
 class Daemon:
     def __init__(self, name, cert, key, extra="", env=None):
+        DAEMONS.append(self)
         self.port = free_port()
         self.conf = os.path.join(WORK, name + ".conf")
         self.logpath = os.path.join(WORK, name + ".log")
@@ -390,6 +394,10 @@ def main():
             except Exception as e:  # noqa: BLE001
                 check(t.__name__ + " ran to the end", False, repr(e))
     finally:
+        for d in DAEMONS:  # a test that failed half-way must not leave its daemon running
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
         shutil.rmtree(WORK, ignore_errors=True)
     failed = RESULTS.count(False)
     print(f"{len(RESULTS) - failed} passed, {failed} failed")
