@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,30 +50,75 @@ static const char munis_sql[] =
     "OR EXISTS (SELECT 1 FROM payments y WHERE y.municipality = m.code "
     "AND y.recorded_at <= $1::timestamptz) ORDER BY m.code";
 
-static const char recon_sql[] =
-    "SELECT status, body FROM api.reconciliation($1, $1, $2::date, $3::timestamptz, $4)";
+/* The municipality's reconciliation rows (every month) at the cut, read once per municipality
+ * with api.recon_rows and classified with api.recon_class; the statements below all read them.
+ * (api.recon_rows reads the whole ledger of the municipality: calling it through
+ * api.reconciliation twice and api.balance once more would take four times as long.) */
+static const char rows_table_sql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS report_rows (month date, dossier_number text, "
+    "placement_id bigint, code text, owed_ore bigint, paid_ore bigint, class text) "
+    "ON COMMIT DELETE ROWS";
 
-static const char balance_sql[] = "SELECT status, body FROM api.balance($1, $1, $2::timestamptz)";
+static const char rows_fill_sql[] =
+    "INSERT INTO report_rows SELECT month, dossier_number, placement_id, code, owed_ore, "
+    "paid_ore, api.recon_class(owed_ore, paid_ore, covered, known_person) "
+    "FROM api.recon_rows($1, $2::timestamptz)";
 
-/* One pass over the reconciliation rows of the ended months ($3 = first day of D's month):
- * part 0 owed/paid per month, part 1 the largest differences, part 2 rows per class. */
+/* api.reconciliation(scope, $1, $2, $3, 'json'), statement for statement (sql/007_payments.sql);
+ * tests/report/test_report.sh checks the bytes against GET /v1/reports/reconciliation. */
+static const char recon_json_sql[] =
+    "WITH t AS (SELECT dossier_number, placement_id, code, owed_ore, paid_ore, class "
+    "FROM report_rows WHERE month = $2::date) "
+    "SELECT json_build_object('municipality', $1::text, 'month', api.month_text($2::date), "
+    "'as_known_at', api.ts($3::timestamptz), "
+    "'rows', (SELECT coalesce(json_agg(json_build_object('dossier_number', dossier_number, "
+    "'placement_id', placement_id::text, 'code', code, 'owed_ore', owed_ore, 'paid_ore', "
+    "paid_ore, 'diff_ore', paid_ore - owed_ore, 'class', class) ORDER BY dossier_number NULLS "
+    "LAST, code), '[]'::json) FROM t), "
+    "'totals', (SELECT coalesce(json_agg(json_build_object('class', class, 'code', code, "
+    "'owed_ore', o, 'paid_ore', p, 'diff_ore', p - o) ORDER BY class, code), '[]'::json) "
+    "FROM (SELECT class, code, sum(owed_ore)::bigint AS o, sum(paid_ore)::bigint AS p FROM t "
+    "GROUP BY class, code) x))::text";
+
+/* api.reconciliation(scope, $1, $2, at, 'csv'), likewise. */
+static const char recon_csv_sql[] =
+    "SELECT 'municipality;month;dossier_number;placement_id;code;owed_ore;paid_ore;diff_ore;"
+    "class' || E'\\r\\n' || coalesce(string_agg(concat_ws(';', $1::text, api.month_text($2::date), "
+    "coalesce(dossier_number, ''), coalesce(placement_id::text, ''), code, owed_ore, paid_ore, "
+    "paid_ore - owed_ore, class), E'\\r\\n' ORDER BY dossier_number NULLS LAST, code) || "
+    "E'\\r\\n', '') FROM report_rows WHERE month = $2::date";
+
+/* api.balance(scope, muni, $1) per code, likewise: owed counts the months that had ended by
+ * the cut (Stockholm), the running month's accruals are not due. */
+static const char balance_sql[] =
+    "WITH r AS (SELECT code, month < date_trunc('month', "
+    "api.stockholm_date($1::timestamptz))::date "
+    "AS due, owed_ore AS owed, paid_ore AS paid FROM report_rows) "
+    "SELECT code, coalesce(sum(owed) FILTER (WHERE due), 0), coalesce(sum(paid), 0), "
+    "coalesce(sum(greatest(0, owed - paid)) FILTER (WHERE due), 0), "
+    "coalesce(sum(greatest(0, paid - CASE WHEN due THEN owed ELSE 0 END)), 0), "
+    "coalesce(sum(owed) FILTER (WHERE NOT due), 0) FROM r GROUP BY code ORDER BY code";
+
+/* The ended months ($1 = first day of D's month): part 0 owed/paid per month, part 1 the
+ * largest differences (rows that only wait for a payment list after the others: a month whose
+ * list has not come yet would otherwise fill the table with rows that need no action), part 2
+ * rows per class. */
 static const char figures_sql[] =
-    "WITH r AS MATERIALIZED (SELECT month, dossier_number, placement_id, code, owed_ore, "
-    "paid_ore, api.recon_class(owed_ore, paid_ore, covered, known_person) AS cls "
-    "FROM api.recon_rows($1, $2::timestamptz) WHERE month < $3::date), "
+    "WITH r AS (SELECT * FROM report_rows WHERE month < $1::date), "
     "m AS (SELECT month, sum(owed_ore)::bigint AS owed, sum(paid_ore)::bigint AS paid "
     "FROM r GROUP BY month), "
-    "d AS (SELECT r.*, row_number() OVER (ORDER BY abs(paid_ore - owed_ore) DESC, month, "
+    "d AS (SELECT r.*, row_number() OVER (ORDER BY class = 'not_yet_paid', "
+    "abs(paid_ore - owed_ore) DESC, month, "
     "dossier_number NULLS LAST, code, placement_id) AS ord FROM r WHERE owed_ore <> paid_ore), "
-    "c AS (SELECT cls, count(*) AS n, sum(paid_ore - owed_ore)::bigint AS diff FROM r "
-    "WHERE cls <> 'ok' GROUP BY cls) "
+    "c AS (SELECT class, count(*) AS n, sum(paid_ore - owed_ore)::bigint AS diff FROM r "
+    "WHERE class <> 'ok' GROUP BY class) "
     "SELECT 0, row_number() OVER (ORDER BY month), month::text, NULL::text, NULL::text, "
     "NULL::text, owed, paid, NULL::text, NULL::bigint FROM m WHERE owed <> 0 OR paid <> 0 "
     "UNION ALL SELECT 1, ord, month::text, dossier_number, placement_id::text, code, owed_ore, "
-    "paid_ore, cls, NULL FROM d WHERE ord <= 20 "
-    "UNION ALL SELECT 2, row_number() OVER (ORDER BY CASE cls WHEN 'underpaid' THEN 1 "
-    "WHEN 'overpaid' THEN 2 WHEN 'unknown_person' THEN 3 ELSE 4 END, cls), NULL, NULL, NULL, "
-    "NULL, NULL, diff, cls, n FROM c ORDER BY 1, 2";
+    "paid_ore, class, NULL FROM d WHERE ord <= 20 "
+    "UNION ALL SELECT 2, row_number() OVER (ORDER BY CASE class WHEN 'underpaid' THEN 1 "
+    "WHEN 'overpaid' THEN 2 WHEN 'unknown_person' THEN 3 ELSE 4 END, class), NULL, NULL, "
+    "NULL, NULL, NULL, diff, class, n FROM c ORDER BY 1, 2";
 
 /* Move-outs and corrections of the move-out or registration date recorded during D − 1. */
 static const char changes_sql[] =
@@ -266,6 +310,7 @@ struct job {
     char cut_day[CIVIL_DATE_LEN + 1];      /* D */
     char recon_month[CIVIL_DATE_LEN + 1];  /* first day of the month before D's */
     char ended_before[CIVIL_DATE_LEN + 1]; /* first day of D's month */
+    const char *ended_before_p;
     int32_t recon_month_day;
     const char *dir;
     struct report_outcome *out;
@@ -277,7 +322,6 @@ struct job {
 struct muni {
     const char *code, *name;
     PGresult *json, *csv, *balance, *figures, *changes, *sie;
-    json_t *bal;
     struct report_totals total, *by_code;
     size_t nby_code;
     struct report_month *months;
@@ -295,59 +339,31 @@ static void muni_free(struct muni *m)
     PGresult *r[] = {m->json, m->csv, m->balance, m->figures, m->changes, m->sie};
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
         PQclear(r[i]);
-    json_decref(m->bal);
     free(m->by_code);
     free(m->months);
     free(m->changes_v);
 }
 
-/* A (status, body) result of an api.* function must say 200. */
-static PGresult *api_call(PGconn *pg, const char *sql, int n, const char *const *params,
-                          const char *what, char *err, size_t errlen)
-{
-    PGresult *res = query(pg, sql, n, params, what, err, errlen);
-    if (res != NULL && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "200") != 0)) {
-        snprintf(err, errlen, "%s: status %s", what,
-                 PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "(no row)");
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
-static int64_t jint(const json_t *o, const char *key)
-{
-    return (int64_t)json_integer_value(json_object_get(o, key));
-}
-
-static void totals_from(const json_t *o, struct report_totals *t)
-{
-    t->code = json_string_value(json_object_get(o, "code"));
-    t->owed_ore = jint(o, "owed_ore");
-    t->paid_ore = jint(o, "paid_ore");
-    t->outstanding_ore = jint(o, "outstanding_ore");
-    t->reclaim_ore = jint(o, "expected_reclaim_ore");
-    t->not_due_ore = jint(o, "accrued_not_due_ore");
-}
-
+/* Per code from the balance statement; the municipality's total is their sum (as api.balance). */
 static bool balance_parse(struct muni *m, char *err, size_t errlen)
 {
-    json_error_t je;
-    m->bal = json_loads(PQgetvalue(m->balance, 0, 1), 0, &je);
-    json_t *codes = json_object_get(m->bal, "by_code");
-    if (!json_is_array(codes)) {
-        snprintf(err, errlen, "the balance is not as expected");
-        return false;
-    }
-    totals_from(m->bal, &m->total);
-    m->total.code = NULL;
-    m->by_code = calloc(json_array_size(codes) + 1, sizeof *m->by_code);
+    const PGresult *r = m->balance;
+    int rows = PQntuples(r);
+    m->by_code = calloc((size_t)rows + 1, sizeof *m->by_code);
     if (m->by_code == NULL) {
         snprintf(err, errlen, "out of memory");
         return false;
     }
-    for (size_t i = 0; i < json_array_size(codes); i++)
-        totals_from(json_array_get(codes, i), &m->by_code[m->nby_code++]);
+    for (int i = 0; i < rows; i++) {
+        struct report_totals *t = &m->by_code[m->nby_code++];
+        *t = (struct report_totals){PQgetvalue(r, i, 0), int_of(r, i, 1), int_of(r, i, 2),
+                                    int_of(r, i, 3),     int_of(r, i, 4), int_of(r, i, 5)};
+        m->total.owed_ore += t->owed_ore;
+        m->total.paid_ore += t->paid_ore;
+        m->total.outstanding_ore += t->outstanding_ore;
+        m->total.reclaim_ore += t->reclaim_ore;
+        m->total.not_due_ore += t->not_due_ore;
+    }
     return true;
 }
 
@@ -397,17 +413,19 @@ static bool changes_parse(struct muni *m, char *err, size_t errlen)
 static bool muni_read(PGconn *pg, const struct job *j, struct muni *m, char *err, size_t errlen)
 {
     const char *at = j->cut->at_utc;
-    const char *pj[4] = {m->code, j->recon_month, at, "json"};
-    const char *pc[4] = {m->code, j->recon_month, at, "csv"};
+    const char *pr[3] = {m->code, j->recon_month, at};
     const char *pb[2] = {m->code, at};
-    const char *pf[3] = {m->code, at, j->ended_before};
     const char *pe[2] = {m->code, j->cut_day};
     bool ok =
         begin_scoped(pg, m->code, err, errlen) &&
-        (m->json = api_call(pg, recon_sql, 4, pj, "reconciliation (json)", err, errlen)) != NULL &&
-        (m->csv = api_call(pg, recon_sql, 4, pc, "reconciliation (csv)", err, errlen)) != NULL &&
-        (m->balance = api_call(pg, balance_sql, 2, pb, "balance", err, errlen)) != NULL &&
-        (m->figures = query(pg, figures_sql, 3, pf, "monthly figures", err, errlen)) != NULL &&
+        command(pg, rows_table_sql, 0, NULL, "the rows table", err, errlen) &&
+        command(pg, rows_fill_sql, 2, pb, "reconciliation rows", err, errlen) &&
+        (m->json = query(pg, recon_json_sql, 3, pr, "reconciliation (json)", err, errlen)) !=
+            NULL &&
+        (m->csv = query(pg, recon_csv_sql, 2, pr, "reconciliation (csv)", err, errlen)) != NULL &&
+        (m->balance = query(pg, balance_sql, 1, &at, "balance", err, errlen)) != NULL &&
+        (m->figures = query(pg, figures_sql, 1, &j->ended_before_p, "monthly figures", err,
+                            errlen)) != NULL &&
         (m->changes = query(pg, changes_sql, 2, pe, "changes", err, errlen)) != NULL &&
         (m->sie = query(pg, sie_sql, 2, pb, "journals", err, errlen)) != NULL &&
         command(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen);
@@ -481,10 +499,10 @@ static bool muni_write(const struct job *j, const struct muni *m, struct report_
     struct strbuf sie = {0}, html = {0};
     snprintf(dir, sizeof dir, "%s/%s", j->dir, m->code);
     bool ok = dir_make(dir, o->error, sizeof o->error) &&
-              put(dir, "reconciliation.csv", PQgetvalue(m->csv, 0, 1),
-                  (size_t)PQgetlength(m->csv, 0, 1), o) &&
-              put(dir, "reconciliation.json", PQgetvalue(m->json, 0, 1),
-                  (size_t)PQgetlength(m->json, 0, 1), o) &&
+              put(dir, "reconciliation.csv", PQgetvalue(m->csv, 0, 0),
+                  (size_t)PQgetlength(m->csv, 0, 0), o) &&
+              put(dir, "reconciliation.json", PQgetvalue(m->json, 0, 0),
+                  (size_t)PQgetlength(m->json, 0, 0), o) &&
               sie_build(m, j->cut->date, &sie, o->error, sizeof o->error);
     if (ok && sie.oom)
         snprintf(o->error, sizeof o->error, "out of memory");
@@ -659,6 +677,7 @@ static void job_init(struct job *j, const struct report_result *res, const char 
     civil_format(res->cut.date, j->cut_day);
     civil_format(res->recon_month, j->recon_month);
     civil_format(civil_month_start(res->cut.date), j->ended_before);
+    j->ended_before_p = j->ended_before;
     pthread_mutex_init(&j->lock, NULL);
 }
 

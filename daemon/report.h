@@ -8,6 +8,14 @@
  * figure is read as of the cut, "changes to report" are the facts recorded during D − 1, and no
  * file holds the time it was made, so a rerun for D writes the same bytes.
  *
+ * Per municipality, api.recon_rows(muni, cut) is read once (it reads the municipality's whole
+ * ledger and payment lines, so it is the expensive part) into a transaction-local table; the
+ * CSV and JSON are api.reconciliation's statements over those rows for the month before D's
+ * (byte for byte what GET /v1/reports/reconciliation?as_known_at=cut returns), the totals are
+ * api.balance's, the chart and the largest discrepancies read the ended months (before D's
+ * month). ledger.se is the journals recorded by the cut, payments included, in the default
+ * chart (ledger_chart_defaults), generated on D.
+ *
  * Every file is written to a temporary name in its folder (".NAME.XXXXXX"), fsync'ed, then
  * renamed over NAME, and the folder is fsync'ed: a reader sees the old file or the new one, never
  * half of one. Blocking libpq; connections as the daemon's role (row-level security applies). */

@@ -192,6 +192,7 @@ static const char css[] =
     ".tag.not_yet_paid{background:#e5e7eb;color:#374151}"
     ".none{color:#52606d;font-style:italic}"
     ".small{font-size:12px;color:#52606d}.nowrap{white-space:nowrap}"
+    ".scroll{overflow-x:auto}"
     ".tag+div{margin-top:3px}"
     "svg text{font-family:inherit}"
     "details{margin-top:8px}summary{cursor:pointer;color:#2f6fad}"
@@ -273,12 +274,14 @@ static void key_figures(struct strbuf *out, const struct report_totals *t)
 
 static void totals_row(struct strbuf *out, const struct report_totals *t, bool total)
 {
-    strbuf_str(out, total ? "<tr class=\"total\"><td>All compensations</td><td></td>" : "<tr><td>");
-    if (!total) {
+    if (total) {
+        strbuf_str(out, "<tr class=\"total\"><td>All compensations</td>");
+    } else {
+        strbuf_str(out, "<tr><td>");
         report_html_escape(out, report_html_code_label(t->code));
-        strbuf_str(out, "</td><td><code>");
+        strbuf_str(out, "<div class=\"small\"><code>");
         report_html_escape(out, t->code);
-        strbuf_str(out, "</code></td>");
+        strbuf_str(out, "</code></div></td>");
     }
     td_kronor(out, t->owed_ore);
     td_kronor(out, t->paid_ore);
@@ -290,21 +293,22 @@ static void totals_row(struct strbuf *out, const struct report_totals *t, bool t
 
 static void totals_table(struct strbuf *out, const struct report_summary *s)
 {
-    strbuf_str(out, "<section id=\"totals\">\n<h2>Totals per compensation</h2>\n"
-                    "<p class=\"lead\">Owed counts the months that had ended; the difference is "
-                    "paid minus owed. Outstanding is what we should still receive; expected "
-                    "reclaim is what the state has paid too much and will take back.</p>\n"
-                    "<table id=\"totals-table\">\n<thead><tr><th>Compensation</th><th>Code</th>"
-                    "<th class=\"num\">Owed</th><th class=\"num\">Paid</th>"
-                    "<th class=\"num\">Difference</th><th class=\"num\">Outstanding</th>"
-                    "<th class=\"num\">Expected reclaim</th></tr></thead>\n<tbody>\n");
+    strbuf_str(out,
+               "<section id=\"totals\">\n<h2>Totals per compensation</h2>\n"
+               "<p class=\"lead\">Owed counts the months that had ended; the difference is "
+               "paid minus owed. Outstanding is what we should still receive; expected "
+               "reclaim is what the state has paid too much and will take back.</p>\n"
+               "<div class=\"scroll\"><table id=\"totals-table\">\n<thead><tr><th>Compensation</th>"
+               "<th class=\"num\">Owed</th><th class=\"num\">Paid</th>"
+               "<th class=\"num\">Difference</th><th class=\"num\">Outstanding</th>"
+               "<th class=\"num\">Expected reclaim</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < s->nby_code; i++)
         totals_row(out, &s->by_code[i], false);
     if (s->nby_code == 0)
-        strbuf_str(out, "<tr><td colspan=\"7\" class=\"none\">Nothing owed or paid yet.</td>"
+        strbuf_str(out, "<tr><td colspan=\"6\" class=\"none\">Nothing owed or paid yet.</td>"
                         "</tr>\n");
     totals_row(out, &s->total, true);
-    strbuf_str(out, "</tbody>\n</table>\n<p>Accrued for the running month, due once it has "
+    strbuf_str(out, "</tbody>\n</table></div>\n<p>Accrued for the running month, due once it has "
                     "ended: ");
     add_kronor(out, s->total.not_due_ore);
     strbuf_str(out, ".</p>\n</section>\n");
@@ -531,22 +535,24 @@ static void class_summary(struct strbuf *out, const struct report_summary *s)
 
 static void discrepancies_section(struct strbuf *out, const struct report_summary *s)
 {
-    strbuf_str(out, "<section id=\"discrepancies\">\n<h2>Largest discrepancies</h2>\n"
-                    "<p class=\"lead\">The rows of all ended months where what was paid differs "
-                    "from what is owed, largest difference first, with what to do about each. "
-                    "The full reconciliation of the last month is in "
-                    "<a href=\"reconciliation.csv\">reconciliation.csv</a>.</p>\n"
-                    "<table id=\"discrepancies-table\">\n<thead><tr><th>Month</th>"
-                    "<th>Dossier number</th><th>Compensation</th>"
-                    "<th class=\"num\">Owed</th><th class=\"num\">Paid</th>"
-                    "<th class=\"num\">Difference</th><th>What to do</th></tr>"
-                    "</thead>\n<tbody>\n");
+    strbuf_str(out,
+               "<section id=\"discrepancies\">\n<h2>Largest discrepancies</h2>\n"
+               "<p class=\"lead\">The rows of all ended months where what was paid differs "
+               "from what is owed, largest difference first, with what to do about each; "
+               "rows that only wait for a payment list come after the others. "
+               "The full reconciliation of the last month is in "
+               "<a href=\"reconciliation.csv\">reconciliation.csv</a>.</p>\n"
+               "<div class=\"scroll\"><table id=\"discrepancies-table\">\n<thead><tr><th>Month</th>"
+               "<th>Dossier number</th><th>Compensation</th>"
+               "<th class=\"num\">Owed</th><th class=\"num\">Paid</th>"
+               "<th class=\"num\">Difference</th><th>What to do</th></tr>"
+               "</thead>\n<tbody>\n");
     for (size_t i = 0; i < s->ndiscrepancies; i++)
         discrepancy_row(out, &s->discrepancies[i]);
     if (s->ndiscrepancies == 0)
         strbuf_str(out, "<tr><td colspan=\"7\" class=\"none\">No discrepancies: every ended "
                         "month is paid as owed.</td></tr>\n");
-    strbuf_str(out, "</tbody>\n</table>\n");
+    strbuf_str(out, "</tbody>\n</table></div>\n");
     class_summary(out, s);
     strbuf_str(out, "</section>\n");
 }
@@ -591,12 +597,13 @@ static void changes_section(struct strbuf *out, const struct report_summary *s)
     strbuf_str(out, "<section id=\"changes\">\n<h2>Changes to report to Migrationsverket</h2>\n"
                     "<p class=\"lead\">Move-outs and registrations recorded on <strong>");
     add_date(out, s->cut.date - 1);
-    strbuf_str(out, "</strong> (Stockholm time). Tell Migrationsverket's reception unit about "
-                    "each of them now: the state pays from its own register, so a change it "
-                    "has not heard of becomes a wrong payment that is reclaimed later.</p>\n"
-                    "<table id=\"changes-table\">\n<thead><tr><th>Placement</th>"
-                    "<th>Dossier number</th><th>What happened</th><th>Date</th>"
-                    "<th>Reason given</th><th>Recorded</th></tr></thead>\n<tbody>\n");
+    strbuf_str(out,
+               "</strong> (Stockholm time). Tell Migrationsverket's reception unit about "
+               "each of them now: the state pays from its own register, so a change it "
+               "has not heard of becomes a wrong payment that is reclaimed later.</p>\n"
+               "<div class=\"scroll\"><table id=\"changes-table\">\n<thead><tr><th>Placement</th>"
+               "<th>Dossier number</th><th>What happened</th><th>Date</th>"
+               "<th>Reason given</th><th>Recorded</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < s->nchanges; i++)
         change_row(out, &s->changes[i]);
     if (s->nchanges == 0) {
@@ -605,7 +612,7 @@ static void changes_section(struct strbuf *out, const struct report_summary *s)
         add_date(out, s->cut.date - 1);
         strbuf_str(out, ".</td></tr>\n");
     }
-    strbuf_str(out, "</tbody>\n</table>\n</section>\n");
+    strbuf_str(out, "</tbody>\n</table></div>\n</section>\n");
 }
 
 /* ------------------------------------------------------------------ pages */
@@ -698,7 +705,8 @@ void report_html_index(struct strbuf *out, const struct report_index *ix)
     cut_paragraph(out, &ix->cut, ix->recon_month);
     strbuf_str(out, "<section id=\"municipalities\">\n<h2>Municipalities</h2>\n<p class=\"lead\">"
                     "Owed counts ended months. Open a municipality's report for the details, "
-                    "the discrepancies and the changes to report.</p>\n<table id=\"index-table\">"
+                    "the discrepancies and the changes to report.</p>\n<div "
+                    "class=\"scroll\"><table id=\"index-table\">"
                     "\n<thead><tr><th>Code</th><th>Municipality</th><th class=\"num\">Owed</th>"
                     "<th class=\"num\">Paid</th><th class=\"num\">Outstanding</th>"
                     "<th class=\"num\">Expected reclaim</th><th>Report</th></tr></thead>\n"
@@ -710,6 +718,6 @@ void report_html_index(struct strbuf *out, const struct report_index *ix)
                         "allocations or payments yet.</td></tr>\n");
     else
         index_total(out, ix);
-    strbuf_str(out, "</tbody>\n</table>\n</section>\n");
+    strbuf_str(out, "</tbody>\n</table></div>\n</section>\n");
     page_end(out, ix->version, &ix->cut);
 }

@@ -19,7 +19,7 @@
 /* The chart shows at most this many months (the latest ones). */
 #define REPORT_HTML_CHART_MONTHS 24
 /* Longest amount report_html_kronor writes, with its NUL. */
-#define REPORT_HTML_KRONOR_LEN 48
+#define REPORT_HTML_KRONOR_LEN 64
 
 /* Figures of one compensation code (or of the whole municipality), from api.balance. */
 struct report_totals {

@@ -46,6 +46,7 @@ CREATE TABLE payment_lines (
 CREATE UNIQUE INDEX payment_lines_identity ON payment_lines
     (municipality, coalesce(dossier_number, ''), month, code, amount_ore, paid_on, reference);
 CREATE INDEX payment_lines_month ON payment_lines (municipality, month);
+CREATE INDEX payment_lines_payment ON payment_lines (payment_id);
 
 CREATE TRIGGER payment_imports_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
     ON payment_imports FOR EACH STATEMENT EXECUTE FUNCTION rb_refuse_change();
@@ -231,25 +232,25 @@ CREATE FUNCTION api.recon_rows(p_muni text, p_at timestamptz)
                sum(p.amount_ore)::bigint AS owed
           FROM postings p JOIN journal j ON j.id = p.journal_id
           JOIN placements pl ON pl.id = p.placement_id JOIN persons per ON per.id = pl.person_id
-         WHERE p.municipality = p_muni AND p.kind = 'accrual' AND p.account = 'receivable'
+         WHERE p.municipality = p_muni::bpchar AND p.kind = 'accrual' AND p.account = 'receivable'
            AND j.recorded_at <= p_at
          GROUP BY p.month, per.dossier_number, p.code),
     owed_alloc AS (
         SELECT p.month, sum(p.amount_ore)::bigint AS owed
           FROM postings p JOIN journal j ON j.id = p.journal_id
-         WHERE p.municipality = p_muni AND p.kind = 'accrual' AND p.account = 'receivable'
+         WHERE p.municipality = p_muni::bpchar AND p.kind = 'accrual' AND p.account = 'receivable'
            AND p.allocation_id IS NOT NULL AND j.recorded_at <= p_at
          GROUP BY p.month),
     paid AS (
         SELECT l.month, l.dossier_number, l.code, sum(l.amount_ore)::bigint AS paid,
                min(l.placement_id) AS placement_id
           FROM payment_lines l
-         WHERE l.municipality = p_muni AND l.recorded_at <= p_at
+         WHERE l.municipality = p_muni::bpchar AND l.recorded_at <= p_at
          GROUP BY l.month, l.dossier_number, l.code),
     lump AS (
         SELECT p.month, sum(p.amount_ore)::bigint AS paid
           FROM payments p
-         WHERE p.municipality = p_muni AND p.month IS NOT NULL AND p.recorded_at <= p_at
+         WHERE p.municipality = p_muni::bpchar AND p.month IS NOT NULL AND p.recorded_at <= p_at
          GROUP BY p.month),
     line_months AS (SELECT DISTINCT month FROM paid),
     person_rows AS (
