@@ -89,7 +89,7 @@ static int int_cmp(const void *a, const void *b)
 static bool declare_accounts(struct sie_writer *w, const struct ledger_chart *chart,
                              const struct ledger_sie_posting *p, size_t n)
 {
-    int seen[64];
+    int seen[64] = {0};
     const char *names[64];
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
