@@ -30,7 +30,7 @@ struct api_call {
     const char *route;
     char path_id[24]; /* the {id} segment, when the route has one */
     void (*db_cb)(struct api_call *c, const PGresult *res);
-    void *data; /* a handler's own state while a statement runs */
+    char muni[8]; /* a handler's municipality while a statement runs */
 };
 
 struct api_runs;

@@ -67,16 +67,14 @@ static void on_sie_rows(struct api_call *c, const PGresult *res)
     civil_to_ymd(n ? first : t, &y, &m, &d);
     int32_t year_from = civil_from_ymd(y, 1, 1);
     civil_to_ymd(n ? last : t, &y, &m, &d);
-    struct ledger_sie_file f = {c->data ? (const char *)c->data : "", PQgetvalue(res, 0, 9),
-                                year_from, civil_from_ymd(y, 12, 31), t};
+    struct ledger_sie_file f = {c->muni, PQgetvalue(res, 0, 9), year_from,
+                                civil_from_ymd(y, 12, 31), t};
     struct ledger_chart chart;
     struct strbuf out = {0};
     char err[160];
     api_chart(c->api, &chart);
     bool ok = ledger_sie_write(&out, &f, &chart, p, n, err, sizeof err);
     free(p);
-    free(c->data);
-    c->data = NULL;
     if (!ok || out.oom) {
         strbuf_free(&out);
         api_reply_error(c, 500, "internal", ok ? "out of memory" : err, NULL);
@@ -111,7 +109,7 @@ void api_export_sie(struct api_call *c)
         return;
     }
     if (api_scope_municipality(c, v[MUNI], &muni)) {
-        c->data = strdup(muni);
+        snprintf(c->muni, sizeof c->muni, "%s", muni);
         const char *params[5] = {c->client.scope, muni, v[FROM], v[TO],
                                  v[INCLUDE] ? "true" : "false"};
         api_db(c, &sie_stmt, params, on_sie_rows);
