@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const struct db_stmt sie_stmt = {
     "rb_sie_rows",
@@ -24,14 +23,6 @@ static int32_t day_of(const PGresult *res, int row, int col)
     if (PQgetisnull(res, row, col) || !civil_parse(s, strlen(s), &d))
         return ACCRUAL_NO_DAY;
     return d;
-}
-
-static int32_t today(void)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    return civil_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 static void on_sie_rows(struct api_call *c, const PGresult *res)
@@ -62,7 +53,7 @@ static void on_sie_rows(struct api_call *c, const PGresult *res)
         first = x->recorded_on < first ? x->recorded_on : first;
         last = x->recorded_on > last ? x->recorded_on : last;
     }
-    int32_t t = today();
+    int32_t t = day_of(res, 0, 3); /* today in Stockholm, from the database */
     int y, m, d;
     civil_to_ymd(n ? first : t, &y, &m, &d);
     int32_t year_from = civil_from_ymd(y, 1, 1);

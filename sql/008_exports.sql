@@ -1,5 +1,6 @@
 -- Exports: the ledger's postings for the SIE file, journal by journal. The first row carries the
--- municipality's name (journal_id null); no row at all means no such municipality.
+-- municipality's name and today's date in Stockholm (journal_id null); no row at all means no
+-- such municipality.
 CREATE FUNCTION api.sie_rows(p_scope text, p_muni text, p_from date, p_to date,
                              p_payments boolean)
     RETURNS TABLE (journal_id bigint, payment boolean, cause text, recorded_on date,
@@ -8,7 +9,8 @@ CREATE FUNCTION api.sie_rows(p_scope text, p_muni text, p_from date, p_to date,
     LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('reimbursed.scope', p_scope, true);
-    RETURN QUERY SELECT NULL::bigint, false, NULL::text, NULL::date, NULL::date, NULL::text,
+    RETURN QUERY SELECT NULL::bigint, false, NULL::text, api.stockholm_date(now()), NULL::date,
+                        NULL::text,
                         NULL::text, NULL::bigint, NULL::bigint, m.name
                    FROM municipalities m WHERE m.code = p_muni;
     RETURN QUERY
