@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -217,5 +218,9 @@ struct test {
 /* Sets up curl and the environment, runs the tests in order, prints the results and cleans up.
  * Returns the process exit status. */
 int harness_main(const struct test *tests, size_t n);
+
+/* Civil dates as day numbers, independent of the daemon's own code. */
+int32_t harness_days_from_civil(int y, int m, int d);
+void harness_civil_from_days(int32_t z, int *y, int *m, int *d);
 
 #endif

@@ -43,37 +43,14 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Civil dates as day numbers (days since 1970-01-01)                                         */
 
-static int32_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int32_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int32_t D(const char *s)
 {
     int y, m, d;
     if (s == NULL || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3)
         return NO_DAY;
-    int32_t z = days_from_civil(y, m, d);
+    int32_t z = harness_days_from_civil(y, m, d);
     int yy, mm, dd;
-    civil_from_days(z, &yy, &mm, &dd);
+    harness_civil_from_days(z, &yy, &mm, &dd);
     return yy == y && mm == m && dd == d ? z : NO_DAY;
 }
 
@@ -83,7 +60,7 @@ static const char *dfmt(int32_t z)
     if (z == NO_DAY)
         return NULL;
     int y, m, d;
-    civil_from_days(z, &y, &m, &d);
+    harness_civil_from_days(z, &y, &m, &d);
     return kstrf("%04d-%02d-%02d", y, m, d);
 }
 
@@ -97,15 +74,15 @@ static const char *dstr(int32_t z)
 static const char *mfmt(int32_t z)
 {
     int y, m, d;
-    civil_from_days(z, &y, &m, &d);
+    harness_civil_from_days(z, &y, &m, &d);
     return kstrf("%04d-%02d", y, m);
 }
 
 static int32_t month_start(int32_t z)
 {
     int y, m, d;
-    civil_from_days(z, &y, &m, &d);
-    return days_from_civil(y, m, 1);
+    harness_civil_from_days(z, &y, &m, &d);
+    return harness_days_from_civil(y, m, 1);
 }
 
 static bool leap(int y)
@@ -117,10 +94,10 @@ static bool leap(int y)
 static int32_t adult_from(int32_t birth)
 {
     int y, m, d;
-    civil_from_days(birth, &y, &m, &d);
+    harness_civil_from_days(birth, &y, &m, &d);
     if (m == 2 && d == 29 && !leap(y + 18))
-        return days_from_civil(y + 18, 3, 1);
-    return days_from_civil(y + 18, m, d);
+        return harness_days_from_civil(y + 18, 3, 1);
+    return harness_days_from_civil(y + 18, m, d);
 }
 
 static int32_t min32(int32_t a, int32_t b)
@@ -150,7 +127,7 @@ static int32_t stockholm_today(void)
         unsetenv("TZ");
     }
     tzset();
-    return days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return harness_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 /* ------------------------------------------------------------------------------------------ */

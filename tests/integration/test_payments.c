@@ -44,35 +44,12 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Civil dates and months                                                                     */
 
-static int32_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int32_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int32_t D(const char *s)
 {
     int y, m, d;
     if (s == NULL || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3)
         return NO_DAY;
-    return days_from_civil(y, m, d);
+    return harness_days_from_civil(y, m, d);
 }
 
 static const char *dfmt(int32_t z)
@@ -80,7 +57,7 @@ static const char *dfmt(int32_t z)
     if (z == NO_DAY)
         return "(none)";
     int y, m, d;
-    civil_from_days(z, &y, &m, &d);
+    harness_civil_from_days(z, &y, &m, &d);
     return kstrf("%04d-%02d-%02d", y, m, d);
 }
 
@@ -109,7 +86,7 @@ static const char *dayf(struct ym a, int d)
 static int32_t last_day(struct ym a)
 {
     struct ym n = ym_add(a, 1);
-    return days_from_civil(n.y, n.m, 1) - 1;
+    return harness_days_from_civil(n.y, n.m, 1) - 1;
 }
 
 static int32_t stockholm_day_of(time_t t)
@@ -127,7 +104,7 @@ static int32_t stockholm_day_of(time_t t)
         unsetenv("TZ");
     }
     tzset();
-    return days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return harness_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 /* "YYYYMMDD" of the Stockholm day holding an RFC 3339 UTC timestamp (pooled), or NULL. */
@@ -141,7 +118,7 @@ static const char *stockholm_yyyymmdd(const char *ts)
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     int y, m, d;
-    civil_from_days(stockholm_day_of(timegm(&tm)), &y, &m, &d);
+    harness_civil_from_days(stockholm_day_of(timegm(&tm)), &y, &m, &d);
     return kstrf("%04d%02d%02d", y, m, d);
 }
 
