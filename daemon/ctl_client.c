@@ -118,25 +118,36 @@ static int client_add(PGconn *pg, const struct client_args *a)
     return CTL_OK;
 }
 
-static int client_rotate(PGconn *pg, const struct client_args *a)
+/* One UPDATE of the active client named `name` ($1), with one value ($2, may be NULL):
+ * CTL_CONFLICT when there is no such client. */
+static int active_client_update(PGconn *pg, const char *name, const char *sql, const char *value,
+                                const char *what)
 {
-    char token[TOKEN_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1];
-    if (a->name == NULL || !new_token(token, hash))
-        return a->name == NULL ? CTL_USAGE : CTL_FAIL;
-    const char *p[2] = {a->name, hash};
-    PGresult *res = PQexecParams(pg,
-                                 "UPDATE clients SET token_sha256 = $2, rotated_at = now() "
-                                 "WHERE name = $1 AND revoked_at IS NULL",
-                                 2, NULL, p, NULL, NULL, 0);
-    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "rotating the token");
+    const char *p[2] = {name, value};
+    PGresult *res = PQexecParams(pg, sql, 2, NULL, p, NULL, NULL, 0);
+    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, what);
     int found = ok && strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
     if (!ok)
         return CTL_FAIL;
     if (!found) {
-        fprintf(stderr, "reimbursectl: no active client named '%s'\n", a->name);
+        fprintf(stderr, "reimbursectl: no active client named '%s'\n", name);
         return CTL_CONFLICT;
     }
+    return CTL_OK;
+}
+
+static int client_rotate(PGconn *pg, const struct client_args *a)
+{
+    char token[TOKEN_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1];
+    if (a->name == NULL || !new_token(token, hash))
+        return a->name == NULL ? CTL_USAGE : CTL_FAIL;
+    int rc = active_client_update(pg, a->name,
+                                  "UPDATE clients SET token_sha256 = $2, rotated_at = now() "
+                                  "WHERE name = $1 AND revoked_at IS NULL",
+                                  hash, "rotating the token");
+    if (rc != CTL_OK)
+        return rc;
     printf("client %s has a new token; the old one no longer works:\n%s\n", a->name, token);
     return CTL_OK;
 }
@@ -145,20 +156,12 @@ static int client_revoke(PGconn *pg, const struct client_args *a)
 {
     if (a->name == NULL)
         return CTL_USAGE;
-    const char *p[1] = {a->name};
-    PGresult *res = PQexecParams(pg,
-                                 "UPDATE clients SET revoked_at = now() "
-                                 "WHERE name = $1 AND revoked_at IS NULL",
-                                 1, NULL, p, NULL, NULL, 0);
-    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "revoking the client");
-    int found = ok && strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    if (!ok)
-        return CTL_FAIL;
-    if (!found) {
-        fprintf(stderr, "reimbursectl: no active client named '%s'\n", a->name);
-        return CTL_CONFLICT;
-    }
+    int rc = active_client_update(pg, a->name,
+                                  "UPDATE clients SET revoked_at = now() "
+                                  "WHERE name = $1 AND revoked_at IS NULL AND $2::text IS NULL",
+                                  NULL, "revoking the client");
+    if (rc != CTL_OK)
+        return rc;
     printf("client %s revoked\n", a->name);
     return CTL_OK;
 }
@@ -172,20 +175,12 @@ static int client_bind(PGconn *pg, const struct client_args *a)
     }
     if (!cert_fingerprint(a->cert, fp))
         return CTL_USAGE;
-    const char *p[2] = {a->name, fp};
-    PGresult *res = PQexecParams(pg,
-                                 "UPDATE clients SET cert_sha256 = $2 "
-                                 "WHERE name = $1 AND revoked_at IS NULL",
-                                 2, NULL, p, NULL, NULL, 0);
-    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "binding the certificate");
-    int found = ok && strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    if (!ok)
-        return CTL_FAIL;
-    if (!found) {
-        fprintf(stderr, "reimbursectl: no active client named '%s'\n", a->name);
-        return CTL_CONFLICT;
-    }
+    int rc = active_client_update(pg, a->name,
+                                  "UPDATE clients SET cert_sha256 = $2 "
+                                  "WHERE name = $1 AND revoked_at IS NULL",
+                                  fp, "binding the certificate");
+    if (rc != CTL_OK)
+        return rc;
     printf("client %s is bound to the certificate with SHA-256 %s\n", a->name, fp);
     return CTL_OK;
 }

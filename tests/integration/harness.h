@@ -223,4 +223,9 @@ int harness_main(const struct test *tests, size_t n);
 int32_t harness_days_from_civil(int y, int m, int d);
 void harness_civil_from_days(int32_t z, int *y, int *m, int *d);
 
+/* GET /v1/accruals/runs/{id} as admin: 1 found (*out set if out), 0 not found, -1 failed. */
+int harness_run_get(long long id, json_t **out);
+/* The `through` of the latest done accrual run into out ("" when there is none). */
+bool harness_latest_done_through(char *out, size_t n);
+
 #endif

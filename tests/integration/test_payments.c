@@ -198,50 +198,12 @@ static struct bal g_bal_mid; /* right after month M's payment list, as at T1 */
 /* ------------------------------------------------------------------------------------------ */
 /* Accrual runs                                                                               */
 
-static int run_get(long long id, json_t **out)
-{
-    struct resp r;
-    if (!GET(kstrf("/v1/accruals/runs/%lld", id), E.admin, &r))
-        return -1;
-    if (r.status == 404)
-        return 0;
-    if (!expect_status_at(__LINE__, &r, 200))
-        return -1;
-    if (out != NULL)
-        *out = r.json;
-    return 1;
-}
-
-/* The runs' ids have no gaps: find the highest by doubling and bisecting, then walk down to the
- * latest done one. */
 static bool find_latest_run(void)
 {
-    long long lo = 0, hi = 1;
-    int st;
-    while ((st = run_get(hi, NULL)) == 1) {
-        lo = hi;
-        hi *= 2;
-        CHECK(hi < (1LL << 40), "run ids never end");
-    }
-    TRY(st == 0);
-    while (hi - lo > 1) {
-        long long mid = lo + (hi - lo) / 2;
-        TRY((st = run_get(mid, NULL)) >= 0);
-        if (st == 1)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    g_latest = NO_DAY;
-    for (long long id = lo; id >= 1 && id > lo - 10000; id--) {
-        json_t *run;
-        TRY((st = run_get(id, &run)) >= 0);
-        if (st == 1 && str_eq(js(run, "status"), "done")) {
-            g_latest = D(js(run, "through"));
-            CHECK(g_latest != NO_DAY, "run %lld has no through: %s", id, dump(run));
-            break;
-        }
-    }
+    char through[16];
+    TRY(harness_latest_done_through(through, sizeof through));
+    g_latest = through[0] ? D(through) : NO_DAY;
+    CHECK(!through[0] || g_latest != NO_DAY, "the latest run has no through: %s", through);
     return true;
 }
 
