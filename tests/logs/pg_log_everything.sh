@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# tests/logs/pg_log_everything.sh — runs FIRST among the fixture tests (tests/logs/logs.cmake makes
+# every other fixture test depend on it): makes the fixture's PostgreSQL log as much as a busy
+# production server would, so that tests/logs/test_no_secrets_in_logs.sh, which runs LAST, greps a
+# realistic log:
+#   log_min_duration_statement = 0   every statement with its duration (and, where a role allows
+#                                    it, its bind parameters: the daemon's role has
+#                                    log_parameter_max_length = 0, so none of its values)
+#   log_min_error_statement = error  (the default) the statement of every error
+#   log_line_prefix with %u and %a   so a line can be told apart: the daemon, reimbursectl, or a
+#                                    test's own psql
+#   log_connections / log_disconnections = on
+# Changed with ALTER SYSTEM as the cluster superuser over the fixture's socket, then reloaded.
+# Prints `ok N - ...` lines and `P passed, F failed`.
+set -euo pipefail
+
+[[ -n "${RB_FIXTURE:-}" ]] || {
+    echo "not ok 1 - RB_FIXTURE is not set"
+    echo "0 passed, 1 failed"
+    exit 1
+}
+pgenv="$RB_FIXTURE/pg.env"
+val() { sed -n "s/^$1=//p" "$pgenv" | head -n 1; }
+sock="$(val RB_FX_SOCK)"
+port="$(val RB_FX_PORT)"
+super="postgres"
+[[ "$(id -u)" == 0 ]] || super="$(id -un)"
+
+psql_super() {
+    psql -X -qAt -v ON_ERROR_STOP=1 -h "$sock" -p "$port" -U "$super" -d postgres "$@"
+}
+
+psql_super <<'SQL'
+ALTER SYSTEM SET log_min_duration_statement = 0;
+ALTER SYSTEM SET log_line_prefix = '%m [%p] %q%u@%d app=%a ';
+ALTER SYSTEM SET log_connections = on;
+ALTER SYSTEM SET log_disconnections = on;
+SELECT pg_reload_conf() \gset
+SQL
+sleep 0.5
+got="$(psql_super -c "SELECT current_setting('log_min_duration_statement') || ' ' || current_setting('log_line_prefix')")"
+echo "# fixture cluster: log_min_duration_statement, log_line_prefix = $got"
+app_settings="$(psql_super -c "SELECT array_to_string(setconfig, ', ') FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = 'reimbursed_app'")"
+echo "# the daemon's role reimbursed_app has: ${app_settings:-(nothing)}"
+passed=0 failed=0
+if [[ "$got" == "0 %m [%p] %q%u@%d app=%a " ]]; then
+    passed=$((passed + 1))
+    echo "ok 1 - the fixture's PostgreSQL logs every statement, with user and application"
+else
+    failed=$((failed + 1))
+    echo "not ok 1 - the fixture's PostgreSQL log settings did not take: $got"
+fi
+if [[ "$app_settings" == *log_parameter_max_length=0* && "$app_settings" == *log_error_verbosity=terse* ]]; then
+    passed=$((passed + 1))
+    echo "ok 2 - the daemon's role logs no parameters and terse errors (DESIGN.md section 4)"
+else
+    failed=$((failed + 1))
+    echo "not ok 2 - the daemon's role lacks log_parameter_max_length=0 / log_error_verbosity=terse"
+fi
+echo "$passed passed, $failed failed"
+((failed == 0))
