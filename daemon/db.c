@@ -10,7 +10,9 @@
 #include <time.h>
 
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 1000
+/* Capped well under a second: the daemon must serve again within 1 s of the database coming back.
+ */
+#define BACKOFF_MAX_MS 400
 #define MAX_PREPARED 64
 
 enum conn_state { C_DOWN, C_CONNECTING, C_SETUP, C_IDLE, C_BUSY };
