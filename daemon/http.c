@@ -602,37 +602,36 @@ void http_reply(struct http_req *r, int status, const char *body, size_t len, co
     http_reply_typed(r, status, "application/json; charset=utf-8", body, len);
 }
 
-void http_reply_error_retry(struct http_req *r, int status, const char *code, const char *message,
-                            int retry_after_s)
+char *http_error_json(const char *code, const char *message, const char *field)
 {
-    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    json_t *err =
+        field ? json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field)
+              : json_pack("{s:s, s:s}", "code", code, "message", message);
     json_t *root = json_pack("{s:o}", "error", err);
     char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
-    if (s == NULL) {
+    return s;
+}
+
+static void reply_error_body(struct http_req *r, int status, char *body, int retry_after_s)
+{
+    if (body == NULL) {
         static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"\"}}";
         http_reply(r, 500, fallback, sizeof fallback - 1, NULL, 0);
         return;
     }
-    http_reply(r, status, s, strlen(s), NULL, retry_after_s);
-    free(s);
+    http_reply(r, status, body, strlen(body), NULL, retry_after_s);
+    free(body);
+}
+
+void http_reply_error_retry(struct http_req *r, int status, const char *code, const char *message,
+                            int retry_after_s)
+{
+    reply_error_body(r, status, http_error_json(code, message, NULL), retry_after_s);
 }
 
 void http_reply_error(struct http_req *r, int status, const char *code, const char *message,
                       const char *field)
 {
-    if (field == NULL) {
-        http_reply_error_retry(r, status, code, message, 0);
-        return;
-    }
-    json_t *err = json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field);
-    json_t *root = json_pack("{s:o}", "error", err);
-    char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
-    if (s == NULL) {
-        http_reply_error_retry(r, 500, "internal", "out of memory", 0);
-        return;
-    }
-    http_reply(r, status, s, strlen(s), NULL, 0);
-    free(s);
+    reply_error_body(r, status, http_error_json(code, message, field), 0);
 }
