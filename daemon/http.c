@@ -39,6 +39,7 @@ struct http_server {
     struct event_base *base;
     struct http_conn *conns; /* open connections, for the request-read deadline */
     struct event *deadline;
+    struct event *accept_resume; /* after accept() ran out of descriptors */
     int request_read_timeout_s;
     struct evhttp *http;
     struct evconnlistener *listener;
@@ -268,6 +269,33 @@ fail:
     return NULL;
 }
 
+/* The listener's callback argument belongs to evhttp, so its error callback finds the server
+ * here; a process has one. */
+static struct http_server *accept_owner;
+
+static void accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_server *s = arg;
+    (void)fd;
+    (void)what;
+    if (!s->stopping && !s->listener_paused)
+        evconnlistener_enable(s->listener);
+}
+
+/* accept() failed, typically out of descriptors (EMFILE): the pending connection stays in the
+ * backlog and the socket stays readable, so pause instead of spinning on it. */
+static void accept_error(struct evconnlistener *listener, void *arg)
+{
+    struct http_server *s = accept_owner;
+    static const struct timeval pause = {0, 100000};
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    log_warn("http: accept failed: %s; pausing the listener for 100 ms",
+             evutil_socket_error_to_string(err));
+    evconnlistener_disable(listener);
+    event_add(s->accept_resume, &pause);
+}
+
 static evutil_socket_t listen_socket(const struct rb_config *cfg, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
@@ -371,8 +399,12 @@ struct http_server *http_server_new(struct event_base *base, const struct rb_con
         snprintf(err, errlen, "evconnlistener_new failed");
         goto fail;
     }
+    accept_owner = s;
+    evconnlistener_set_error_cb(s->listener, accept_error);
+    s->accept_resume = evtimer_new(base, accept_resume, s);
     s->http = evhttp_new(base);
-    if (s->http == NULL || evhttp_bind_listener(s->http, s->listener) == NULL) {
+    if (s->accept_resume == NULL || s->http == NULL ||
+        evhttp_bind_listener(s->http, s->listener) == NULL) {
         snprintf(err, errlen, "evhttp setup failed");
         goto fail;
     }
@@ -441,6 +473,10 @@ void http_server_free(struct http_server *s)
     s->stopping = true;
     if (s->deadline != NULL)
         event_free(s->deadline);
+    if (s->accept_resume != NULL)
+        event_free(s->accept_resume);
+    if (accept_owner == s)
+        accept_owner = NULL;
     if (s->http != NULL)
         evhttp_free(s->http); /* frees the bound listener and open connections */
     if (s->tls != NULL)
