@@ -38,6 +38,7 @@ struct db_conn {
     struct event *retry;
     int backoff_ms;
     struct db_query *q;
+    struct timespec connect_deadline; /* while connecting */
     PGresult *res;
     bool preparing; /* the result in progress is PQsendPrepare's */
     int nprepared;
@@ -167,6 +168,8 @@ static void conn_start(struct db_conn *c)
     c->state = C_CONNECTING;
     c->fd = -1;
     c->armed = 0;
+    clock_gettime(CLOCK_MONOTONIC, &c->connect_deadline);
+    c->connect_deadline.tv_sec += c->pool->timeout_s;
     conn_arm(c, EV_WRITE);
 }
 
@@ -219,6 +222,8 @@ static void conn_setup(struct db_conn *c)
         return;
     }
     c->state = C_SETUP;
+    clock_gettime(CLOCK_MONOTONIC, &q->deadline);
+    q->deadline.tv_sec += c->pool->timeout_s;
     c->q = q;
     conn_send(c);
 }
@@ -363,6 +368,34 @@ static bool deadline_passed(const struct timespec *d, const struct timespec *now
     return now->tv_sec > d->tv_sec || (now->tv_sec == d->tv_sec && now->tv_nsec >= d->tv_nsec);
 }
 
+/* A statement (or a connection attempt) outlived the request's deadline: the server's own
+ * statement_timeout did not end it, e.g. because a pooler such as pgbouncer holds it in a queue
+ * while the database is away. Dropping the connection is the one way to stop waiting. */
+static void conn_expire(struct db_conn *c)
+{
+    struct db_query *q = c->q;
+    c->q = NULL;
+    if (q != NULL && q->stmt != NULL) {
+        c->pool->errors++;
+        q->cb(DB_TIMEOUT, NULL, q->arg);
+    }
+    if (q != NULL)
+        query_free(q);
+    conn_reset(c, "passed the request deadline");
+}
+
+static void pool_expire_busy(struct db_pool *pool, const struct timespec *now)
+{
+    for (int i = 0; i < pool->size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        bool late = (c->state == C_CONNECTING && deadline_passed(&c->connect_deadline, now)) ||
+                    ((c->state == C_SETUP || c->state == C_BUSY) && c->q != NULL &&
+                     deadline_passed(&c->q->deadline, now));
+        if (late)
+            conn_expire(c);
+    }
+}
+
 /* Requests wait in FIFO order, so the expired ones are at the head. */
 static void pool_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -371,6 +404,7 @@ static void pool_sweep(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    pool_expire_busy(pool, &now);
     while (pool->head != NULL && deadline_passed(&pool->head->deadline, &now)) {
         struct db_query *q = pool->head;
         pool->head = q->next;
@@ -394,8 +428,16 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int s
     pool->timeout_s = timeout_s;
     pool->use_prepared = prepared;
     pool->conninfo = strdup(conninfo);
-    snprintf(pool->setup_sql, sizeof pool->setup_sql,
-             "SET application_name = 'reimbursed'; SET statement_timeout = %d", timeout_s * 1000);
+    /* The server ends a slow statement a little before the pool's own deadline would drop the
+     * connection. Without prepared statements the daemon may sit behind a transaction pooler,
+     * where session settings leak to other clients: then the pool's deadline alone applies. */
+    int server_ms = timeout_s * 1000 - 250;
+    if (prepared)
+        snprintf(pool->setup_sql, sizeof pool->setup_sql,
+                 "SET application_name = 'reimbursed'; SET statement_timeout = %d",
+                 server_ms > 500 ? server_ms : 500);
+    else
+        snprintf(pool->setup_sql, sizeof pool->setup_sql, "SET application_name = 'reimbursed'");
     pool->conns = calloc((size_t)size, sizeof *pool->conns);
     pool->sweep = event_new(base, -1, EV_PERSIST, pool_sweep, pool);
     if (pool->conninfo == NULL || pool->conns == NULL || pool->sweep == NULL)
