@@ -190,6 +190,7 @@ def run_test(ctx, port1, port2, admin, w, dsn, proc):
         except OSError:
             c0.close()
         time.sleep(0.2)
+    c0.close()
     check("second daemon (D2) ready on the same database", status == 200, f"status {status}")
     if status != 200:
         return
@@ -199,7 +200,9 @@ def run_test(ctx, port1, port2, admin, w, dsn, proc):
     else:
         today = datetime.date.today()
     through = today - datetime.timedelta(days=1)
-    rng = random.Random(int(os.environ.get("RB_TWO_DAEMONS_SEED", str(int(time.time())))))
+    seed = int(os.environ.get("RB_TWO_DAEMONS_SEED", str(int(time.time()))))
+    print(f"# seed {seed} (RB_TWO_DAEMONS_SEED), {ROUNDS} rounds (RB_TWO_DAEMONS_ROUNDS)", flush=True)
+    rng = random.Random(seed)
     tag = uuid.uuid4().hex[:8]
     ids = {}  # placement id -> municipality
     created_in = {}
@@ -353,10 +356,10 @@ def run_test(ctx, port1, port2, admin, w, dsn, proc):
         threads = []
         for name in ("D1", "D2"):
             for k in range(WRITERS_PER_DAEMON):
-                seed = rnd * 1000 + (0 if name == "D1" else 100) + k
+                wseed = seed + rnd * 1000 + (0 if name == "D1" else 100) + k
                 threads.append(threading.Thread(target=writer,
-                                                args=(name, seed, OPS_PER_WRITER, start)))
-        threads.append(threading.Thread(target=pair_writer, args=(rnd * 1000 + 500, start)))
+                                                args=(name, wseed, OPS_PER_WRITER, start)))
+        threads.append(threading.Thread(target=pair_writer, args=(seed + rnd * 1000 + 500, start)))
         threads.append(threading.Thread(target=run_pair, args=(rnd, start)))
         for t in threads:
             t.start()
@@ -367,7 +370,9 @@ def run_test(ctx, port1, port2, admin, w, dsn, proc):
     # ---- 3. quiet: both at once, then one alone must post nothing
     start = threading.Barrier(1)
     run_pair(ROUNDS + 1, start)
-    st, data = Client(ctx, port1).request("POST", "/v1/accruals/run", admin, {"through": iso(through)})
+    c_last = Client(ctx, port1)
+    st, data = c_last.request("POST", "/v1/accruals/run", admin, {"through": iso(through)})
+    c_last.close()
     final_lines = json.loads(data).get("lines_posted") if st == 200 else None
     runs.append(("final", "D1", st, final_lines, json.loads(data).get("run_id") if st == 200 else None))
 
