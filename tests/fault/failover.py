@@ -59,6 +59,7 @@ def scenario(a, mode):
     standby = fl.Cluster(work.sub("standby"), p2, "standby")
     daemon = None
     stop = threading.Event()
+    abort = threading.Event()
     out = {"mode": mode}
     try:
         primary.init()
@@ -118,7 +119,7 @@ def scenario(a, mode):
         log = fl.Log()
         run_id = "%x" % (int(time.time() * 1000) % 0xFFFFFFFFFF)
         writers = [fl.Writer(i, run_id, port, cert, tokens, log, stop, REQUEST_TIMEOUT_S + 5,
-                             give_up_s=60) for i in range(a.clients)]
+                             give_up_s=60, abort=abort) for i in range(a.clients)]
         prober = fl.Prober(port, cert, tokens["1480"], log, stop, REQUEST_TIMEOUT_S + 5)
         threads = writers + [prober]
         t_begin = time.monotonic()
@@ -149,7 +150,11 @@ def scenario(a, mode):
             if first is not None:
                 break
             time.sleep(0.05)
-        time.sleep(a.after)
+        if first is None:
+            fl.note("no 2xx within 30 s of the primary going down; giving up")
+            abort.set()
+        else:
+            time.sleep(a.after)
         stop.set()
         for t in threads:
             t.join(timeout=90)

@@ -347,8 +347,9 @@ class Writer(threading.Thread):
     2xx. A 4xx is unexpected: it is recorded and the item is abandoned. Every 2xx is logged in
     `acks` with the id it returned."""
 
-    def __init__(self, n, run, port, ca, tokens, log, stop, timeout, give_up_s=120.0):
+    def __init__(self, n, run, port, ca, tokens, log, stop, timeout, give_up_s=120.0, abort=None):
         super().__init__(daemon=True)
+        self.abort = abort if abort is not None else threading.Event()
         self.n, self.run_id, self.tokens, self.log, self.stop_ev = n, run, tokens, log, stop
         self.client = Client(port, ca, timeout)
         self.give_up_s = give_up_s
@@ -368,7 +369,7 @@ class Writer(threading.Thread):
             if 400 <= st < 500:
                 self.errors.append((key, st, parsed))
                 return None
-            if t1 - first > self.give_up_s:
+            if t1 - first > self.give_up_s or self.abort.is_set():
                 self.errors.append((key, st, "gave up"))
                 return None
             self.retries += 1
