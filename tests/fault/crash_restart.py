@@ -19,8 +19,10 @@ Usage: crash_restart.py REIMBURSED REIMBURSECTL SQLDIR [--duration S] [--daemon-
        [--pg-restarts N] [--clients N] [--pg-down S] [--recovery-bound S] [--keep]
 Short form (./ops/test, ctest fault_crash_restart): the defaults. Long form: ops/fault/run."""
 import argparse
+import datetime
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -50,6 +52,19 @@ class Accruer(threading.Thread):
                                               {"through": self.through})
             self.log.add(t0, time.monotonic(), "accrual", st, hdrs)
             self.statuses[st] = self.statuses.get(st, 0) + 1
+
+
+def daemon_conn_ready_times(path):
+    """Wall-clock times of the daemon's `db: connection N ready` log lines."""
+    out = []
+    pat = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z \S+ db: connection \d+ ready")
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = pat.match(line)
+            if m:
+                t = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc)
+                out.append(t.timestamp())
+    return out
 
 
 def accrual_run(port, ca, token, through):
@@ -136,7 +151,8 @@ def main():
                 pr -= 1
         warm, tail = 2.0, 3.0
         span = max(a.duration - warm - tail, 1.0)
-        events = []  # (kind, t_fault, t_back[, t_start_issued])
+        events = []  # (kind, t_fault, t_back, t_start_issued)
+        walls = {}  # event index -> wall-clock time PostgreSQL was ready again
         for i, kind in enumerate(kinds):
             at = t_begin + warm + span * (i + rng.uniform(0.2, 0.8)) / len(kinds)
             time.sleep(max(0.0, at - time.monotonic()))
@@ -154,6 +170,7 @@ def main():
                 t_issue = time.monotonic()
                 cluster.start_nowait()
                 t_back = cluster.wait_ready()
+                walls[len(events)] = time.time() - (time.monotonic() - t_back)
                 events.append(("pg", t_down, t_back, t_issue))
                 fl.note(f"{t_fault - t_begin:6.2f} s: PostgreSQL stopped (immediate), down "
                         f"{t_issue - t_down:.2f} s, ready again after {t_back - t_issue:.2f} s")
@@ -177,12 +194,21 @@ def main():
         bad_outage = []
         worst_503 = 0.0
         n_outage = 0
-        for kind, t_fault, t_back, t_issue in events:
+        conn_ready = daemon_conn_ready_times(work.sub("daemon.log"))
+        for i, (kind, t_fault, t_back, t_issue) in enumerate(events):
             first = fl.first_2xx_after(rows, t_back)
             if first is None:
                 unrecovered += 1
                 continue
             rec = first - t_back
+            if kind == "pg":
+                later = [w for w in conn_ready if w >= walls[i] - 0.01]
+                conn = f"{min(later) - walls[i]:.3f} s" if later else "?"
+                fl.note(f"PostgreSQL restart at {t_fault - t_begin:6.2f} s: first daemon db "
+                        f"connection {conn}, first 2xx {rec:.3f} s after it was ready")
+            else:
+                fl.note(f"daemon restart at {t_fault - t_begin:6.2f} s: first 2xx {rec:.3f} s "
+                        f"after the new process was started")
             if kind == "pg":
                 worst_pg = max(worst_pg, rec)
                 for t0, t1, who, st, ra in rows:
@@ -198,7 +224,9 @@ def main():
         hangs = [(who, st, round(t1 - t0, 3)) for t0, t1, who, st, ra in rows
                  if who != "accrual" and t1 - t0 > REQUEST_TIMEOUT_S + SLACK_S]
         n503 = sum(1 for r in rows if r[3] == 503)
-        n500 = sum(1 for r in rows if r[3] >= 500 and r[3] != 503)
+        other5xx = [(who, st, round(t0 - t_begin, 3), round(t1 - t0, 3))
+                    for t0, t1, who, st, ra in rows if st >= 500 and st != 503]
+        n500 = len(other5xx)
         ntransport = sum(1 for r in rows if r[3] == 0)
         fl.note(f"responses: {sum(1 for r in rows if 200 <= r[3] < 300)} 2xx, {n503} 503, "
                 f"{n500} other 5xx, {ntransport} transport errors")
@@ -207,7 +235,8 @@ def main():
                  f"{n_outage} answers, {len(bad_outage)} not: {bad_outage[:5]}")
         fl.check(f"no request took longer than request_timeout_s + {SLACK_S} s",
                  not hangs, f"{len(hangs)} did: {hangs[:5]}")
-        fl.check("no 5xx other than 503", n500 == 0, f"{n500}")
+        fl.check("no 5xx other than 503", n500 == 0,
+                 f"{n500} (who, status, sent at s, took s): {other5xx[:10]}")
         fl.check("served again after every fault", unrecovered == 0, f"{unrecovered} not")
         fl.check(f"recovery after PostgreSQL is back within {a.recovery_bound} s",
                  worst_pg <= a.recovery_bound, f"worst {worst_pg:.3f} s")

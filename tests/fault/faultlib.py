@@ -28,6 +28,15 @@ IS_ROOT = os.geteuid() == 0
 RESULTS = []
 
 
+def _on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+# SIGTERM (ops/fault/run interrupted, ctest giving up) unwinds through the scripts' finally
+# blocks, which stop the clusters and the daemon and remove the temp folders.
+signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def check(name, ok, detail=""):
     RESULTS.append(bool(ok))
     print(("ok" if ok else "not ok") + f" {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""),
