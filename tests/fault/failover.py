@@ -10,6 +10,9 @@ primary is stopped abruptly (`pg_ctl stop -m immediate`) and the standby promote
 --mode async (for the runbook): the same run without synchronous_standby_names. Counts the
              acknowledged writes missing on the promoted standby; reports, does not assert.
 --mode both  runs sync, then async.
+--lag S      freezes the primary's walsender (SIGSTOP) for the S seconds before the kill: the
+             standby falls S seconds behind, as over a slow link. Sync commits wait for it (and
+             are answered 503 when the primary dies); async ones are acknowledged and lost.
 
 Outage = from the last 2xx that completed before the primary was down to the first 2xx of a
 request sent after it was down.
@@ -20,6 +23,7 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -50,7 +54,8 @@ def wait_replication(primary, want_sync, timeout=30.0):
 def scenario(a, mode):
     sync = mode == "sync"
     fl.note(f"failover, {mode} replication: {a.clients} writers, {a.before} s before the "
-            f"primary stops, {a.after} s after writes resume")
+            f"primary stops, {a.after} s after writes resume"
+            + (f", walsender frozen for the last {a.lag} s" if a.lag > 0 else ""))
     work = fl.Work("rbfo.")
     p1, p2 = fl.free_port(), fl.free_port()
     while p2 == p1:
@@ -125,7 +130,18 @@ def scenario(a, mode):
         t_begin = time.monotonic()
         for t in threads:
             t.start()
-        time.sleep(a.before)
+        lagged = []
+        if a.lag > 0:
+            # A slow link, made visible on loopback: the primary's walsender is frozen for the
+            # last `lag` seconds, so the WAL of that time never leaves the primary.
+            time.sleep(max(0.0, a.before - a.lag))
+            lagged = [int(r[0]) for r in primary.psql("SELECT pid FROM pg_stat_replication",
+                                                      db="postgres")]
+            for pid in lagged:
+                os.kill(pid, signal.SIGSTOP)
+            time.sleep(a.lag)
+        else:
+            time.sleep(a.before)
 
         # What the standby had not yet confirmed just before the kill (WAL bytes).
         lag = primary.psql(
@@ -133,6 +149,8 @@ def scenario(a, mode):
             "pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn) FROM pg_stat_replication",
             db="postgres")
         t_kill = time.monotonic()
+        for pid in lagged:
+            os.kill(pid, signal.SIGKILL)  # a frozen process ignores the immediate shutdown
         primary.stop("immediate")
         t_down = time.monotonic()
         standby.promote()
@@ -235,6 +253,9 @@ def main():
     ap.add_argument("--clients", type=int, default=6)
     ap.add_argument("--before", type=float, default=4.0)
     ap.add_argument("--after", type=float, default=2.0)
+    ap.add_argument("--lag", type=float, default=0.0,
+                    help="freeze the primary's walsender for the last LAG seconds before the "
+                         "kill (a slow link to the standby)")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     modes = ("sync", "async") if a.mode == "both" else (a.mode,)
