@@ -157,7 +157,7 @@ def main():
         walls = {}  # event index -> wall-clock time PostgreSQL was ready again
         # Each fault waits until the service had time to recover from the one before (a slow
         # crash recovery must not make two faults one).
-        gap = max(3.0, a.recovery_bound + 1.5)
+        gap = 3.5
         last_back = t_begin
         for i, kind in enumerate(kinds):
             at = t_begin + warm + span * (i + rng.uniform(0.2, 0.8)) / len(kinds)
