@@ -228,8 +228,14 @@ static void conn_setup(struct db_conn *c)
     conn_send(c);
 }
 
+/* While connecting, libpq may close the socket and open another for the next host of a
+ * multi-host conninfo; the new one often gets the same number, which epoll has already forgotten.
+ * So the socket is registered afresh after every step, never kept by its number. */
 static void conn_connect_step(struct db_conn *c)
 {
+    event_del(c->ev);
+    c->fd = -1;
+    c->armed = 0;
     switch (PQconnectPoll(c->pg)) {
     case PGRES_POLLING_READING:
         conn_arm(c, EV_READ);

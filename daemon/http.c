@@ -51,6 +51,7 @@ struct http_server {
     int open_connections;
     int active_requests;
     bool stopping;
+    bool freed; /* http_server_free ran; the last connection to go frees the struct */
     bool listener_paused;
     unsigned long long next_id;
     char id_prefix[9];
@@ -121,6 +122,11 @@ static void conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
     if (c->in_handler == 0)
         free(c);
     s->open_connections--;
+    if (s->freed) {
+        if (s->open_connections == 0)
+            free(s);
+        return;
+    }
     limit_check(s);
 }
 
@@ -481,6 +487,15 @@ void http_server_free(struct http_server *s)
         evhttp_free(s->http); /* frees the bound listener and open connections */
     if (s->tls != NULL)
         SSL_CTX_free(s->tls);
+    s->http = NULL;
+    s->listener = NULL;
+    s->tls = NULL;
+    /* With deferred callbacks, evhttp_free leaves the bufferevents (and their SSL objects) to the
+     * loop's finalizers: event_base_free runs them later, and they still count down here. */
+    if (s->open_connections > 0) {
+        s->freed = true;
+        return;
+    }
     free(s);
 }
 
