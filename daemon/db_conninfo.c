@@ -204,3 +204,82 @@ char *db_conninfo_resolve(const char *conninfo, char *err, size_t errlen)
     }
     return out.p != NULL ? out.p : strdup("");
 }
+
+static int list_count(const char *v)
+{
+    int n = 1;
+    for (; *v != '\0'; v++)
+        n += *v == ',';
+    return n;
+}
+
+int db_conninfo_host_count(const char *conninfo)
+{
+    char *perr = NULL;
+    int n = 1;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+    PQfreemem(perr);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+        if (o->val != NULL &&
+            (strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0)) {
+            int k = list_count(o->val);
+            n = k > n ? k : n;
+        }
+    }
+    PQconninfoFree(opts);
+    return n;
+}
+
+/* Appends the comma-separated list v rotated left by `by` (of n entries). */
+static void list_rotated(struct strbuf *b, const char *v, int n, int by)
+{
+    char *copy = strdup(v);
+    char *items[MAX_HOSTS + 1];
+    if (copy == NULL) {
+        b->oom = true;
+        return;
+    }
+    int k = split(copy, items, MAX_HOSTS);
+    if (k != n || k > MAX_HOSTS) {
+        strbuf_str(b, v);
+    } else {
+        for (int i = 0; i < n; i++) {
+            if (i > 0)
+                strbuf_str(b, ",");
+            strbuf_str(b, items[(i + by) % n]);
+        }
+    }
+    free(copy);
+}
+
+char *db_conninfo_rotate(const char *conninfo, int by)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+    PQfreemem(perr);
+    if (opts == NULL)
+        return NULL;
+    int n = db_conninfo_host_count(conninfo);
+    struct strbuf out = {0};
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (o->val == NULL)
+            continue;
+        bool list = strcmp(o->keyword, "host") == 0 || strcmp(o->keyword, "hostaddr") == 0 ||
+                    strcmp(o->keyword, "port") == 0;
+        if (list && n > 1 && list_count(o->val) == n) {
+            struct strbuf v = {0};
+            list_rotated(&v, o->val, n, ((by % n) + n) % n);
+            kv_add(&out, o->keyword, strbuf_cstr(&v));
+            out.oom |= v.oom;
+            strbuf_free(&v);
+        } else {
+            kv_add(&out, o->keyword, o->val);
+        }
+    }
+    PQconninfoFree(opts);
+    if (out.oom || out.p == NULL) {
+        strbuf_free(&out);
+        return NULL;
+    }
+    return out.p; /* taken over from the buffer */
+}

@@ -117,6 +117,51 @@ def run(daemon, fx, prepared, ctx):
         log.close()
 
 
+def silent_first_host(daemon, fx, ctx):
+    """The first host of a multi-host conninfo accepts TCP and never answers (a hung server): the
+    pool must give the attempt up and start at the next host, and be ready within seconds."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # never accepted: connects complete, the startup packet gets no answer
+    sport = silent.getsockname()[1]
+    with open(fx["RB_CONF"]) as f:
+        lines = f.readlines()
+    db = next(l for l in lines if re.match(r"\s*db\s*=", l)).split("=", 1)[1].strip()
+    host = re.search(r"host=(\S+)", db).group(1)
+    pgport = re.search(r"port=(\S+)", db).group(1)
+    rest = re.sub(r"(host|port)=\S+", "", db).strip()
+    conf = [l for l in lines if not re.match(r"\s*(port|request_timeout_s|db)\s*=", l)]
+    port = free_port()
+    path = os.path.join(os.environ["RB_FIXTURE"], "deadline-silent.conf")
+    with open(path, "w") as f:
+        f.writelines(conf)
+        f.write(f"port = {port}\nrequest_timeout_s = {TIMEOUT_S}\n"
+                f"db = host=127.0.0.1,{host} port={sport},{pgport} {rest}\n")
+    log = open(os.path.join(os.environ["RB_FIXTURE"], "deadline-silent.log"), "w")
+    proc = subprocess.Popen([daemon, "-c", path], stdout=log, stderr=log)
+    try:
+        t0 = time.monotonic()
+        status = 0
+        while time.monotonic() - t0 < 20 and status != 200:
+            try:
+                status, _, _ = get(ctx, port, "/readyz")
+            except OSError:
+                pass
+            if status != 200:
+                time.sleep(0.2)
+        took = time.monotonic() - t0
+        print(f"# first host silent: ready after {took:.1f} s")
+        check("a silent first host is given up and the next one used", status == 200,
+              f"{status} after {took:.1f} s")
+        check("... within the connect deadline (min(request_timeout_s, 5 s)) + 3 s",
+              took <= TIMEOUT_S + 3, f"{took:.1f} s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()
+        silent.close()
+
+
 def main():
     daemon = sys.argv[1]
     fx = env_file(os.path.join(os.environ["RB_FIXTURE"], "env"))
@@ -125,6 +170,8 @@ def main():
     modes = (False,) if fx.get("RB_PGBOUNCER") == "1" else (True, False)
     for prepared in modes:
         run(daemon, fx, prepared, ctx)
+    if fx.get("RB_PGBOUNCER") != "1":
+        silent_first_host(daemon, fx, ctx)
     failed = RESULTS.count(False)
     print(f"{len(RESULTS) - failed} passed, {failed} failed")
     return 1 if failed else 0

@@ -173,6 +173,36 @@ static void test_errors(void **state)
     assert_non_null(strstr(err, "bad database conninfo"));
 }
 
+static void test_rotate(void **state)
+{
+    (void)state;
+    const char *ci = "host=a,b,c hostaddr=10.0.0.1,10.0.0.2,10.0.0.3 port=5432,5433,5434 "
+                     "dbname=x target_session_attrs=read-write";
+    assert_int_equal(db_conninfo_host_count(ci), 3);
+    char *r = db_conninfo_rotate(ci, 1);
+    assert_non_null(r);
+    assert_opt(r, "host", "b,c,a");
+    assert_opt(r, "hostaddr", "10.0.0.2,10.0.0.3,10.0.0.1");
+    assert_opt(r, "port", "5433,5434,5432");
+    assert_opt(r, "dbname", "x");
+    assert_opt(r, "target_session_attrs", "read-write");
+    free(r);
+    r = db_conninfo_rotate(ci, 3); /* a full turn */
+    assert_opt(r, "host", "a,b,c");
+    free(r);
+    /* One port for every host stays one port; a socket directory may be in the list. */
+    r = db_conninfo_rotate("host=127.0.0.1,/tmp/s port=5432 dbname=y", 1);
+    assert_opt(r, "host", "/tmp/s,127.0.0.1");
+    assert_opt(r, "port", "5432");
+    free(r);
+    /* A single host: nothing to rotate. */
+    assert_int_equal(db_conninfo_host_count("host=/tmp/s dbname=z"), 1);
+    r = db_conninfo_rotate("host=/tmp/s dbname=z", 5);
+    assert_opt(r, "host", "/tmp/s");
+    free(r);
+    assert_null(db_conninfo_rotate("host='unterminated", 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_uri),
         cmocka_unit_test(test_quoting_survives),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_rotate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
