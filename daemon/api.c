@@ -7,6 +7,7 @@
 #include "api_payments.h"
 #include "api_placements.h"
 #include "api_runs.h"
+#include "auth_cache.h"
 #include "ledger_sie.h"
 #include "log.h"
 #include "metrics.h"
@@ -20,12 +21,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
+
+#define AUTH_CACHE_TTL_S 300
+#define ASSERTED_MAX 32
+#define PARAMS_MAX 16
+
+/* A statement with `WHERE api.client_assert(...)` appended, made once per statement used. */
+struct asserted_stmt {
+    const struct db_stmt *base;
+    struct db_stmt stmt;
+    char name[64];
+    char *sql;
+};
 
 struct api {
     struct http_server *http;
     struct db_pool *pool;
     const struct rb_config *cfg;
     struct api_runs *runs;
+    struct auth_cache *auth;
+    struct asserted_stmt asserted[ASSERTED_MAX];
+    size_t nasserted;
 };
 
 struct route {
@@ -82,8 +99,10 @@ struct api *api_new(struct event_base *base, struct db_pool *pool, const struct 
         return NULL;
     api->pool = pool;
     api->cfg = cfg;
-    api->runs = api_runs_new(base, conninfo, cfg->accrual_jobs);
+    api->auth = calloc(1, sizeof *api->auth);
+    api->runs = api->auth ? api_runs_new(base, conninfo, cfg->accrual_jobs) : NULL;
     if (api->runs == NULL) {
+        free(api->auth);
         free(api);
         return NULL;
     }
@@ -95,6 +114,9 @@ void api_free(struct api *api)
     if (api == NULL)
         return;
     api_runs_free(api->runs);
+    for (size_t i = 0; i < api->nasserted; i++)
+        free(api->asserted[i].sql);
+    free(api->auth);
     free(api);
 }
 
@@ -125,11 +147,18 @@ bool api_client_all_scope(const struct api_client *c)
 
 static void call_finish(struct api_call *c)
 {
+    free(c->held_body);
     free(c);
 }
 
+static void reply_held(struct api_call *c, int status, char *body_take);
+
 void api_reply_json(struct api_call *c, int status, const char *body)
 {
+    if (c->auth_unproven) {
+        reply_held(c, status, strdup(body));
+        return;
+    }
     struct http_req *r = c->r;
     call_finish(c);
     http_reply(r, status, body, strlen(body), NULL, 0);
@@ -138,6 +167,10 @@ void api_reply_json(struct api_call *c, int status, const char *body)
 void api_reply_error(struct api_call *c, int status, const char *code, const char *message,
                      const char *field)
 {
+    if (c->auth_unproven) {
+        reply_held(c, status, http_error_json(code, message, field));
+        return;
+    }
     struct http_req *r = c->r;
     call_finish(c);
     http_reply_error(r, status, code, message, field);
@@ -181,9 +214,18 @@ static void reply_db_error(struct api_call *c, const PGresult *res)
 }
 
 /* The statement finished: errors become 503/500 here, results go to the caller's callback. */
+static void auth_retry(struct api_call *c);
+
 static void on_db_result(enum db_status st, const PGresult *res, void *arg)
 {
     struct api_call *c = arg;
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (st == DB_ERROR && c->auth_unproven && state != NULL && strcmp(state, "RB401") == 0) {
+        auth_retry(c);
+        return;
+    }
+    if (st == DB_OK)
+        c->auth_unproven = false;
     if (st == DB_ERROR) {
         reply_db_error(c, res);
         return;
@@ -195,11 +237,58 @@ static void on_db_result(enum db_status st, const PGresult *res, void *arg)
     c->db_cb(c, res);
 }
 
+/* The statement with the client assertion appended; NULL if the table is full or out of memory. */
+static const struct db_stmt *asserted_of(struct api *api, const struct db_stmt *base)
+{
+    for (size_t i = 0; i < api->nasserted; i++)
+        if (api->asserted[i].base == base)
+            return &api->asserted[i].stmt;
+    if (api->nasserted == ASSERTED_MAX || base->nparams + 5 > PARAMS_MAX)
+        return NULL;
+    struct asserted_stmt *a = &api->asserted[api->nasserted];
+    struct strbuf sql = {0};
+    int n = base->nparams;
+    strbuf_printf(&sql, "%s WHERE api.client_assert($%d, $%d, $%d, $%d, $%d)", base->sql, n + 1,
+                  n + 2, n + 3, n + 4, n + 5);
+    if (sql.oom) {
+        strbuf_free(&sql);
+        return NULL;
+    }
+    snprintf(a->name, sizeof a->name, "%s_asserted", base->name);
+    a->sql = sql.p; /* taken over from the buffer */
+    a->base = base;
+    a->stmt = (struct db_stmt){a->name, a->sql, n + 5};
+    api->nasserted++;
+    return &a->stmt;
+}
+
+static const char *role_name(enum api_role role);
+
+/* One statement proves the cached client and does the work, in one transaction. */
+static enum db_status submit_asserted(struct api_call *c, const struct db_stmt *stmt,
+                                      const char *const *params)
+{
+    const struct db_stmt *as = asserted_of(c->api, stmt);
+    const char *p[PARAMS_MAX];
+    int n = stmt->nparams;
+    if (as == NULL)
+        return DB_UNAVAILABLE;
+    for (int i = 0; i < n; i++)
+        p[i] = params[i];
+    p[n] = c->client.id;
+    p[n + 1] = c->token_hash;
+    p[n + 2] = role_name(c->client.role);
+    p[n + 3] = c->client.scope;
+    p[n + 4] = c->auth_cert[0] ? c->auth_cert : NULL;
+    return db_submit(c->api->pool, as, p, on_db_result, c);
+}
+
 void api_db(struct api_call *c, const struct db_stmt *stmt, const char *const *params,
             void (*cb)(struct api_call *c, const PGresult *res))
 {
     c->db_cb = cb;
-    enum db_status st = db_submit(c->api->pool, stmt, params, on_db_result, c);
+    enum db_status st = c->auth_unproven ? submit_asserted(c, stmt, params)
+                                         : db_submit(c->api->pool, stmt, params, on_db_result, c);
     if (st != DB_OK)
         reply_db_status(c, st);
 }
@@ -391,9 +480,11 @@ static void health(struct api_call *c)
     api_reply_json(c, 200, "{\"status\":\"ok\"}");
 }
 
-static void ready(struct api_call *c)
+static const struct db_stmt ready_stmt = {"rb_ready", "SELECT 1", 0};
+
+static void ready_reply(struct api_call *c, bool ok)
 {
-    if (db_pool_ready(c->api->pool)) {
+    if (ok) {
         api_reply_json(c, 200, "{\"status\":\"ready\"}");
         return;
     }
@@ -401,6 +492,20 @@ static void ready(struct api_call *c)
     static const char body[] = "{\"status\":\"not_ready\",\"reason\":\"database unavailable\"}";
     call_finish(c);
     http_reply(r, 503, body, sizeof body - 1, NULL, 2);
+}
+
+static void on_ready(enum db_status st, const PGresult *res, void *arg)
+{
+    (void)res;
+    ready_reply(arg, st == DB_OK);
+}
+
+/* Ready means a statement goes through: behind a pooler an open connection proves nothing. */
+static void ready(struct api_call *c)
+{
+    if (!db_pool_ready(c->api->pool) ||
+        db_submit(c->api->pool, &ready_stmt, NULL, on_ready, c) != DB_OK)
+        ready_reply(c, false);
 }
 
 static const struct db_stmt nightly_stmt = {
@@ -531,11 +636,30 @@ static bool cert_matches(const struct api_call *c, const PGresult *res)
     return token_hash_equal(fp, PQgetvalue(res, 0, 5));
 }
 
+static int64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+static void auth_remember(struct api_call *c, const PGresult *res)
+{
+    struct auth_cache_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.hash, sizeof e.hash, "%s", c->token_hash);
+    snprintf(e.id, sizeof e.id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(e.name, sizeof e.name, "%s", PQgetvalue(res, 0, 1));
+    snprintf(e.role, sizeof e.role, "%s", PQgetvalue(res, 0, 2));
+    snprintf(e.scope, sizeof e.scope, "%s", PQgetvalue(res, 0, 3));
+    if (!PQgetisnull(res, 0, 5))
+        snprintf(e.cert, sizeof e.cert, "%s", PQgetvalue(res, 0, 5));
+    auth_cache_put(c->api->auth, &e, mono_now(), AUTH_CACHE_TTL_S);
+}
+
 static void on_client(enum db_status st, const PGresult *res, void *arg)
 {
     struct api_call *c = arg;
-    char hash[TOKEN_HASH_HEX_LEN + 1];
-    const char *auth = http_req_header(c->r, "Authorization");
 
     if (st == DB_ERROR) {
         reply_db_error(c, res);
@@ -545,8 +669,7 @@ static void on_client(enum db_status st, const PGresult *res, void *arg)
         reply_db_status(c, st);
         return;
     }
-    token_hash_hex(auth + 7, strlen(auth + 7), hash);
-    if (PQntuples(res) != 1 || !token_hash_equal(hash, PQgetvalue(res, 0, 4))) {
+    if (PQntuples(res) != 1 || !token_hash_equal(c->token_hash, PQgetvalue(res, 0, 4))) {
         api_reply_error(c, 401, "unauthorized", "the bearer token is not valid", NULL);
         return;
     }
@@ -560,12 +683,99 @@ static void on_client(enum db_status st, const PGresult *res, void *arg)
     c->client.role = role_parse(PQgetvalue(res, 0, 2));
     snprintf(c->client.scope, sizeof c->client.scope, "%s", PQgetvalue(res, 0, 3));
     http_req_set_client(c->r, c->client.name);
+    auth_remember(c, res);
     authorize_and_run(c);
+}
+
+static void auth_lookup(struct api_call *c, db_cb cb)
+{
+    const char *params[1] = {c->token_hash};
+    enum db_status st = db_submit(c->api->pool, &auth_stmt, params, cb, c);
+    if (st != DB_OK)
+        reply_db_status(c, st);
+}
+
+/* The database refused the cached client (revoked, rotated, rebound): nothing was done, so drop
+ * the entry and serve the request again from a fresh lookup. */
+static void auth_retry(struct api_call *c)
+{
+    auth_cache_evict(c->api->auth, c->token_hash);
+    c->auth_unproven = false;
+    auth_lookup(c, on_client);
+}
+
+/* The fresh row is still the client the cache gave. */
+static bool auth_same_client(const struct api_call *c, const PGresult *res)
+{
+    const char *cert = PQgetisnull(res, 0, 5) ? "" : PQgetvalue(res, 0, 5);
+    return PQntuples(res) == 1 && token_hash_equal(c->token_hash, PQgetvalue(res, 0, 4)) &&
+           strcmp(PQgetvalue(res, 0, 0), c->client.id) == 0 &&
+           role_parse(PQgetvalue(res, 0, 2)) == c->client.role &&
+           strcmp(PQgetvalue(res, 0, 3), c->client.scope) == 0 && strcmp(cert, c->auth_cert) == 0;
+}
+
+static void on_recheck(enum db_status st, const PGresult *res, void *arg)
+{
+    struct api_call *c = arg;
+    if (st == DB_OK && auth_same_client(c, res)) {
+        struct http_req *r = c->r;
+        int status = c->held_status;
+        char *body = c->held_body;
+        c->held_body = NULL;
+        call_finish(c);
+        http_reply(r, status, body, strlen(body), NULL, 0);
+        free(body);
+        return;
+    }
+    free(c->held_body);
+    c->held_body = NULL;
+    auth_cache_evict(c->api->auth, c->token_hash);
+    c->auth_unproven = false;
+    on_client(st, res, c); /* 401, 503, or the request again with the fresh client */
+}
+
+/* A reply decided before any statement ran on a cached client (a 400, 403 or 404 of the handler)
+ * waits for a fresh lookup, so a revoked token never gets more than 401. */
+static void reply_held(struct api_call *c, int status, char *body_take)
+{
+    if (body_take == NULL) {
+        c->auth_unproven = false;
+        api_reply_error(c, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    free(c->held_body);
+    c->held_status = status;
+    c->held_body = body_take;
+    auth_lookup(c, on_recheck);
+}
+
+/* A hit needs the same bound certificate as the cached row; accrual runs always look up afresh,
+ * since they leave the pool for their own connections. */
+static bool auth_from_cache(struct api_call *c)
+{
+    struct auth_cache_entry e;
+    const struct route *rt = route_of(c);
+    if (rt == NULL || rt->fn == api_run_start ||
+        !auth_cache_get(c->api->auth, c->token_hash, mono_now(), &e))
+        return false;
+    if (http_server_client_certs(c->api->http)) {
+        char fp[TOKEN_HASH_HEX_LEN + 1];
+        if (e.cert[0] == '\0' || !http_req_peer_cert_sha256(c->r, fp) ||
+            !token_hash_equal(fp, e.cert))
+            return false;
+    }
+    snprintf(c->client.id, sizeof c->client.id, "%s", e.id);
+    snprintf(c->client.name, sizeof c->client.name, "%s", e.name);
+    c->client.role = role_parse(e.role);
+    snprintf(c->client.scope, sizeof c->client.scope, "%s", e.scope);
+    snprintf(c->auth_cert, sizeof c->auth_cert, "%s", e.cert);
+    c->auth_unproven = true;
+    http_req_set_client(c->r, c->client.name);
+    return true;
 }
 
 static void authenticate(struct api_call *c)
 {
-    char hash[TOKEN_HASH_HEX_LEN + 1];
     const char *auth = http_req_header(c->r, "Authorization");
     if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
         !token_well_formed(auth + 7, strlen(auth + 7))) {
@@ -573,11 +783,11 @@ static void authenticate(struct api_call *c)
                         "send Authorization: Bearer <token> with a valid token", NULL);
         return;
     }
-    token_hash_hex(auth + 7, strlen(auth + 7), hash);
-    const char *params[1] = {hash};
-    enum db_status st = db_submit(c->api->pool, &auth_stmt, params, on_client, c);
-    if (st != DB_OK)
-        reply_db_status(c, st);
+    token_hash_hex(auth + 7, strlen(auth + 7), c->token_hash);
+    if (auth_from_cache(c))
+        authorize_and_run(c);
+    else
+        auth_lookup(c, on_client);
 }
 
 void api_handle(struct http_req *r, void *arg)

@@ -31,6 +31,13 @@ struct api_call {
     char path_id[24]; /* the {id} segment, when the route has one */
     void (*db_cb)(struct api_call *c, const PGresult *res);
     char muni[8]; /* a handler's municipality while a statement runs */
+    char token_hash[65];
+    /* The client came from the auth cache and no statement has proven it yet: statements carry
+     * api.client_assert, and a reply made before any statement waits for a fresh lookup. */
+    bool auth_unproven;
+    char auth_cert[65]; /* the cached client's bound certificate, "" when none */
+    int held_status;
+    char *held_body; /* a reply waiting for that lookup */
 };
 
 struct api_runs;

@@ -80,6 +80,18 @@ static void idem_store(struct api_runs *runs, PGconn *pg)
                          p, NULL, NULL, 0));
 }
 
+/* A run that failed because the database went away is the caller's 503 (retry later), not our
+ * 500: the run is convergent, so retrying it is always safe. */
+static void run_unavailable_check(struct api_runs *runs, PGconn *pg)
+{
+    if (runs->status != 500 || PQstatus(pg) == CONNECTION_OK)
+        return;
+    runs->status = 503;
+    strbuf_reset(&runs->body);
+    strbuf_str(&runs->body, "{\"error\":{\"code\":\"database_unavailable\",\"message\":"
+                            "\"the database went away during the accrual run; retry\"}}");
+}
+
 static void *run_worker(void *arg)
 {
     struct api_runs *runs = arg;
@@ -93,6 +105,7 @@ static void *run_worker(void *arg)
         if (!idem_replayed(runs, pg)) {
             runs->status = accrual_run_execute(pg, runs->conninfo, runs->jobs, runs->client_id,
                                                runs->through, &runs->body);
+            run_unavailable_check(runs, pg);
             idem_store(runs, pg);
         }
     }

@@ -38,6 +38,7 @@ static const struct key keys[] = {
     {"max_connections", K_INT, OFF(max_connections), 1, 1000000},
     {"request_timeout_s", K_INT, OFF(request_timeout_s), 1, 3600},
     {"idle_timeout_s", K_INT, OFF(idle_timeout_s), 1, 3600},
+    {"request_read_timeout_s", K_INT, OFF(request_read_timeout_s), 1, 3600},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
     {"sie_chart", K_STRING, OFF(sie_chart), 0, 0},
 };
@@ -56,6 +57,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->max_connections = 1024;
     cfg->request_timeout_s = 10;
     cfg->idle_timeout_s = 30;
+    cfg->request_read_timeout_s = 10;
     cfg->log_level = LOG_LEVEL_INFO;
 }
 

@@ -23,8 +23,9 @@ struct rb_config {
     int max_connections;
     int request_timeout_s;
     int idle_timeout_s;
-    int log_level;   /* enum log_level */
-    char *sie_chart; /* overrides of the SIE chart of accounts, "name=number,..." */
+    int request_read_timeout_s; /* a started request must arrive whole within this */
+    int log_level;              /* enum log_level */
+    char *sie_chart;            /* overrides of the SIE chart of accounts, "name=number,..." */
 };
 
 void config_defaults(struct rb_config *cfg);

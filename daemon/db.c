@@ -2,6 +2,7 @@
  * socket events; a broken connection reconnects in the background with exponential backoff. */
 #include "db.h"
 
+#include "db_conninfo.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -10,8 +11,13 @@
 #include <time.h>
 
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 1000
+/* Capped well under a second: the daemon must serve again within 1 s of the database coming back.
+ */
+#define BACKOFF_MAX_MS 400
 #define MAX_PREPARED 64
+/* A connection attempt that has not finished by then is given up (libpq's connect_timeout does
+ * not apply to non-blocking connects), and the next attempt starts at the next host. */
+#define CONNECT_MAX_S 5
 
 enum conn_state { C_DOWN, C_CONNECTING, C_SETUP, C_IDLE, C_BUSY };
 
@@ -36,6 +42,8 @@ struct db_conn {
     struct event *retry;
     int backoff_ms;
     struct db_query *q;
+    struct timespec connect_deadline; /* while connecting */
+    int rotation;                     /* which host of a multi-host conninfo to try first */
     PGresult *res;
     bool preparing; /* the result in progress is PQsendPrepare's */
     int nprepared;
@@ -45,6 +53,8 @@ struct db_conn {
 struct db_pool {
     struct event_base *base;
     char *conninfo;
+    char **variants; /* the conninfo rotated to start at each of its hosts */
+    int nvariants;
     int size;
     struct db_conn *conns;
     struct db_query *head, *tail;
@@ -157,7 +167,10 @@ static void conn_reset(struct db_conn *c, const char *why)
 
 static void conn_start(struct db_conn *c)
 {
-    c->pg = PQconnectStart(c->pool->conninfo);
+    struct db_pool *pool = c->pool;
+    const char *conninfo =
+        pool->nvariants > 1 ? pool->variants[c->rotation % pool->nvariants] : pool->conninfo;
+    c->pg = PQconnectStart(conninfo);
     if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
         conn_reset(c, "could not start");
         return;
@@ -165,6 +178,8 @@ static void conn_start(struct db_conn *c)
     c->state = C_CONNECTING;
     c->fd = -1;
     c->armed = 0;
+    clock_gettime(CLOCK_MONOTONIC, &c->connect_deadline);
+    c->connect_deadline.tv_sec += pool->timeout_s < CONNECT_MAX_S ? pool->timeout_s : CONNECT_MAX_S;
     conn_arm(c, EV_WRITE);
 }
 
@@ -217,12 +232,20 @@ static void conn_setup(struct db_conn *c)
         return;
     }
     c->state = C_SETUP;
+    clock_gettime(CLOCK_MONOTONIC, &q->deadline);
+    q->deadline.tv_sec += c->pool->timeout_s;
     c->q = q;
     conn_send(c);
 }
 
+/* While connecting, libpq may close the socket and open another for the next host of a
+ * multi-host conninfo; the new one often gets the same number, which epoll has already forgotten.
+ * So the socket is registered afresh after every step, never kept by its number. */
 static void conn_connect_step(struct db_conn *c)
 {
+    event_del(c->ev);
+    c->fd = -1;
+    c->armed = 0;
     switch (PQconnectPoll(c->pg)) {
     case PGRES_POLLING_READING:
         conn_arm(c, EV_READ);
@@ -361,6 +384,36 @@ static bool deadline_passed(const struct timespec *d, const struct timespec *now
     return now->tv_sec > d->tv_sec || (now->tv_sec == d->tv_sec && now->tv_nsec >= d->tv_nsec);
 }
 
+/* A statement (or a connection attempt) outlived the request's deadline: the server's own
+ * statement_timeout did not end it, e.g. because a pooler such as pgbouncer holds it in a queue
+ * while the database is away. Dropping the connection is the one way to stop waiting. */
+static void conn_expire(struct db_conn *c)
+{
+    struct db_query *q = c->q;
+    c->q = NULL;
+    if (q != NULL && q->stmt != NULL) {
+        c->pool->errors++;
+        q->cb(DB_TIMEOUT, NULL, q->arg);
+    }
+    if (q != NULL)
+        query_free(q);
+    conn_reset(c, "passed the request deadline");
+}
+
+static void pool_expire_busy(struct db_pool *pool, const struct timespec *now)
+{
+    for (int i = 0; i < pool->size; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->state == C_CONNECTING && deadline_passed(&c->connect_deadline, now)) {
+            c->rotation++; /* a server that hangs must not stay first in line */
+            conn_expire(c);
+        } else if ((c->state == C_SETUP || c->state == C_BUSY) && c->q != NULL &&
+                   deadline_passed(&c->q->deadline, now)) {
+            conn_expire(c);
+        }
+    }
+}
+
 /* Requests wait in FIFO order, so the expired ones are at the head. */
 static void pool_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -369,6 +422,7 @@ static void pool_sweep(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    pool_expire_busy(pool, &now);
     while (pool->head != NULL && deadline_passed(&pool->head->deadline, &now)) {
         struct db_query *q = pool->head;
         pool->head = q->next;
@@ -392,11 +446,25 @@ struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int s
     pool->timeout_s = timeout_s;
     pool->use_prepared = prepared;
     pool->conninfo = strdup(conninfo);
-    snprintf(pool->setup_sql, sizeof pool->setup_sql,
-             "SET application_name = 'reimbursed'; SET statement_timeout = %d", timeout_s * 1000);
+    pool->nvariants = db_conninfo_host_count(conninfo);
+    pool->variants = calloc((size_t)pool->nvariants, sizeof *pool->variants);
+    for (int i = 0; pool->variants != NULL && i < pool->nvariants; i++)
+        if ((pool->variants[i] = db_conninfo_rotate(conninfo, i)) == NULL)
+            goto fail;
+    /* The server ends a slow statement a little before the pool's own deadline would drop the
+     * connection. Without prepared statements the daemon may sit behind a transaction pooler,
+     * where session settings leak to other clients: then the pool's deadline alone applies. */
+    int server_ms = timeout_s * 1000 - 250;
+    if (prepared)
+        snprintf(pool->setup_sql, sizeof pool->setup_sql,
+                 "SET application_name = 'reimbursed'; SET statement_timeout = %d",
+                 server_ms > 500 ? server_ms : 500);
+    else
+        snprintf(pool->setup_sql, sizeof pool->setup_sql, "SET application_name = 'reimbursed'");
     pool->conns = calloc((size_t)size, sizeof *pool->conns);
     pool->sweep = event_new(base, -1, EV_PERSIST, pool_sweep, pool);
-    if (pool->conninfo == NULL || pool->conns == NULL || pool->sweep == NULL)
+    if (pool->conninfo == NULL || pool->variants == NULL || pool->conns == NULL ||
+        pool->sweep == NULL)
         goto fail;
     struct timeval tick = {0, 100000};
     event_add(pool->sweep, &tick);
@@ -443,6 +511,9 @@ void db_pool_free(struct db_pool *pool)
     if (pool->sweep != NULL)
         event_free(pool->sweep);
     free(pool->conns);
+    for (int i = 0; pool->variants != NULL && i < pool->nvariants; i++)
+        free(pool->variants[i]);
+    free(pool->variants);
     free(pool->conninfo);
     free(pool);
 }

@@ -53,7 +53,9 @@ void http_reply(struct http_req *r, int status, const char *body, size_t len, co
                 int retry_after_s);
 void http_reply_typed(struct http_req *r, int status, const char *content_type, const char *body,
                       size_t len);
-/* {"error":{"code","message","field"?}}; field may be NULL. */
+/* {"error":{"code","message"[,"field"]}} as compact JSON; malloc'd (NULL when out of memory). */
+char *http_error_json(const char *code, const char *message, const char *field);
+/* Replies with http_error_json's body; field may be NULL. */
 void http_reply_error(struct http_req *r, int status, const char *code, const char *message,
                       const char *field);
 void http_reply_error_retry(struct http_req *r, int status, const char *code, const char *message,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define DRAIN_DEADLINE_S 10
@@ -38,6 +39,23 @@ static void usage(FILE *f)
                "  -c FILE   configuration file (key = value lines)\n"
                "  -t        check the configuration and exit\n"
                "  -V        print the version\n");
+}
+
+/* Every client connection, pooled connection and accrual connection needs a descriptor. Outside
+ * systemd (LimitNOFILE) the soft limit is often 1024, below max_connections plus the rest, and an
+ * accept() failing with EMFILE would be the symptom; raise the soft limit as far as allowed. */
+static void fd_limit_raise(const struct rb_config *cfg)
+{
+    struct rlimit rl;
+    rlim_t need =
+        (rlim_t)cfg->max_connections + (rlim_t)cfg->db_pool_size + (rlim_t)cfg->accrual_jobs + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need)
+        log_warn("max_connections = %d needs %llu file descriptors, the limit is %llu: "
+                 "connections beyond it wait for a free one",
+                 cfg->max_connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 }
 
 /* Waits for in-flight requests to finish, up to the deadline, then leaves the loop. */
@@ -230,6 +248,7 @@ int main(int argc, char **argv)
     log_init((enum log_level)d.cfg.log_level);
     notify_init();
     signal(SIGPIPE, SIG_IGN);
+    fd_limit_raise(&d.cfg);
 
     d.base = event_base_new();
     if (d.base == NULL)

@@ -46,6 +46,30 @@ check "the old token no longer works" test "$(status_of "$token" /v1/placements)
 check "the rotated token works" test "$(status_of "$new" /v1/placements)" = 200
 "$ctl" -c "$RB_CONF" client revoke --name "$name" >/dev/null
 check "a revoked token gets 401" test "$(status_of "$new" /v1/placements)" = 401
+# The daemon caches token → client; a revoked token must still get 401 at once, whether the
+# request would next have been refused by the daemon itself (403, 400) or written something.
+post_status() { # token path body → HTTP status
+    curl -s -o /dev/null -w '%{http_code}' --cacert "$RB_CA" -H "Authorization: Bearer $1" \
+        -d "$3" "$RB_URL$2"
+}
+for case in forbidden invalid write; do
+    cname="$name-$case"
+    ctoken="$("$ctl" -c "$RB_CONF" client add --name "$cname" --role write --scope 1480 | tail -n 1)"
+    status_of "$ctoken" /v1/placements >/dev/null # now cached
+    "$ctl" -c "$RB_CONF" client revoke --name "$cname" >/dev/null
+    dossier="CACHE-$$-$RANDOM-$case"
+    case "$case" in
+    forbidden) body="{\"dossier_number\":\"$dossier\",\"birth_date\":\"2001-01-01\",\"municipality\":\"1481\",\"assigned_on\":\"2024-01-10\"}" ;;
+    invalid) body='{"dossier_number":' ;;
+    write) body="{\"dossier_number\":\"$dossier\",\"birth_date\":\"2001-01-01\",\"municipality\":\"1480\",\"assigned_on\":\"2024-01-10\"}" ;;
+    esac
+    check "a cached, then revoked token gets 401, not the $case answer" \
+        test "$(post_status "$ctoken" /v1/placements "$body")" = 401
+done
+found="$(curl -s --cacert "$RB_CA" -H "Authorization: Bearer $RB_TOKEN_ADMIN" \
+    -d "{\"dossier_number\":\"$dossier\"}" "$RB_URL/v1/placements/search")"
+check "nothing was written with the revoked cached token" \
+    python3 -c "import json,sys; sys.exit(0 if not json.loads(sys.argv[1]).get('items') else 1)" "$found"
 check "client list shows the revoked client" \
     grep -Eq "^$name +read +1480 .* revoked( |$)" <<<"$("$ctl" -c "$RB_CONF" client list)"
 check "client list never shows a token or its hash" \

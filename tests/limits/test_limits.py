@@ -6,6 +6,7 @@ Starts its own reimbursed (same database as the ctest fixture, tighter limits) s
 daemon's settings stay untouched. Usage: test_limits.py REIMBURSED_BIN (with RB_FIXTURE set)."""
 import os
 import re
+import resource
 import socket
 import ssl
 import subprocess
@@ -80,6 +81,69 @@ def https_get(ctx, port, path, extra_headers=""):
                 data += chunk
     status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1") else 0
     return status, data
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_ready(ctx, port):
+    deadline = time.time() + 20
+    status = 0
+    while time.time() < deadline:
+        try:
+            status, _ = https_get(ctx, port, "/readyz")
+            if status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return status
+
+
+def descriptor_exhaustion(daemon_bin, fx, conf):
+    """A daemon with only 64 descriptors and max_connections far above: accept() fails with
+    EMFILE under a flood; the daemon must pause, not spin, and serve again afterwards."""
+    port = free_port()
+    conf_path = os.path.join(os.environ["RB_FIXTURE"], "limits-emfile.conf")
+    with open(conf_path, "w") as f:
+        f.writelines(conf)
+        f.write(f"port = {port}\nmax_connections = 1000\nidle_timeout_s = 30\n")
+    log_path = os.path.join(os.environ["RB_FIXTURE"], "limits-emfile.log")
+    log = open(log_path, "w")
+
+    def limit_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    proc = subprocess.Popen([daemon_bin, "-c", conf_path], stdout=log, stderr=log,
+                            preexec_fn=limit_fds)
+    ctx = ssl.create_default_context(cafile=fx["RB_CA"])
+    try:
+        check("daemon with 64 descriptors ready", wait_ready(ctx, port) == 200)
+        flood = [socket.create_connection(("127.0.0.1", port)) for _ in range(150)]
+        before = cpu_seconds(proc.pid)
+        time.sleep(2)
+        used = cpu_seconds(proc.pid) - before
+        print(f"# 150 connections against 64 descriptors: daemon CPU {used:.2f} s in 2 s")
+        check("out of descriptors, the daemon does not spin", used < 1.0, f"{used:.2f} s")
+        for s in flood:
+            s.close()
+        time.sleep(0.5)
+        status, _ = https_get(ctx, port, "/healthz")
+        check("served again once the flood is gone", status == 200, f"status {status}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    with open(log_path) as f:
+        text = f.read()
+    check("the daemon said it paused the listener", "pausing the listener" in text)
+    check("the daemon warned about the descriptor limit", "file descriptors, the limit is 64" in text)
 
 
 def main():
@@ -160,6 +224,7 @@ def main():
             rc = -9
         log.close()
     check("daemon exits 0 on SIGTERM", rc == 0, f"exit {rc}")
+    descriptor_exhaustion(daemon_bin, fx, conf)
     failed = RESULTS.count(False)
     print(f"{len(RESULTS) - failed} passed, {failed} failed")
     return 1 if failed else 0

@@ -4,7 +4,8 @@
 #   - every daemon log in $RB_FIXTURE (daemon.log of the fixture's daemon, and the logs of the
 #     daemons that tests start themselves: limits, abuse, ...);
 #   - the fixture cluster's own PostgreSQL log (RB_FX_BASE/postgres.log from pg.env), which
-#     tests/logs/pg_log_everything.sh made log every statement, with user and application.
+#     tests/logs/pg_log_everything.sh made log every statement, with user and application;
+#   - pgbouncer's log, when the fixture runs with RB_FIXTURE_PGBOUNCER=1.
 # Searched for: every dossier number the database holds (persons, payment lines), each token of the
 # fixture's env file, and anything shaped like a token (rb_ and 43 base64url characters).
 # PostgreSQL lines of a test's own psql session (app=psql: SQL the tests wrote with literals) are
@@ -60,7 +61,7 @@ fi
 
 # ---- the logs
 logs=()
-for f in "$RB_FIXTURE"/*.log; do
+for f in "$RB_FIXTURE"/*.log "${PGBASE:-/nonexistent}/pgbouncer.log"; do
     [[ -f "$f" ]] && logs+=("$f")
 done
 pglog=""

@@ -66,6 +66,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_connections, 1024);
     assert_int_equal(cfg.request_timeout_s, 10);
     assert_int_equal(cfg.idle_timeout_s, 30);
+    assert_int_equal(cfg.request_read_timeout_s, 10);
     assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
     config_free(&cfg);
     /* config_free clears the struct, so a second free is harmless. */
@@ -248,10 +249,13 @@ static void test_other_ranges(void **state)
     expect_fail("request_timeout_s = 3601\n", 1, "'request_timeout_s'");
     expect_fail("idle_timeout_s = 0\n", 1, "'idle_timeout_s'");
     expect_fail("idle_timeout_s = 3601\n", 1, "'idle_timeout_s'");
+    expect_fail("request_read_timeout_s = 0\n", 1, "'request_read_timeout_s'");
+    expect_fail("request_read_timeout_s = 3601\n", 1, "'request_read_timeout_s'");
 
     assert_true(parse("db_pool_size = 256\ndb_queue_max = 1000000\nmax_body_bytes = 1073741824\n"
                       "max_header_bytes = 1048576\nmax_connections = 1000000\n"
-                      "request_timeout_s = 3600\nidle_timeout_s = 3600\n",
+                      "request_timeout_s = 3600\nidle_timeout_s = 3600\n"
+                      "request_read_timeout_s = 3600\n",
                       &cfg, err));
     assert_int_equal(cfg.db_pool_size, 256);
     assert_int_equal(cfg.db_queue_max, 1000000);
@@ -260,6 +264,7 @@ static void test_other_ranges(void **state)
     assert_int_equal(cfg.max_connections, 1000000);
     assert_int_equal(cfg.request_timeout_s, 3600);
     assert_int_equal(cfg.idle_timeout_s, 3600);
+    assert_int_equal(cfg.request_read_timeout_s, 3600);
     config_free(&cfg);
 
     assert_true(parse("max_body_bytes = 256\nmax_header_bytes = 1024\n", &cfg, err));
