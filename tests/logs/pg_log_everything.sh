@@ -9,7 +9,6 @@
 #   log_min_error_statement = error  (the default) the statement of every error
 #   log_line_prefix with %u and %a   so a line can be told apart: the daemon, reimbursectl, or a
 #                                    test's own psql
-#   log_connections / log_disconnections = on
 # Changed with ALTER SYSTEM as the cluster superuser over the fixture's socket, then reloaded.
 # Prints `ok N - ...` lines and `P passed, F failed`.
 set -euo pipefail
@@ -33,8 +32,6 @@ psql_super() {
 psql_super <<'SQL'
 ALTER SYSTEM SET log_min_duration_statement = 0;
 ALTER SYSTEM SET log_line_prefix = '%m [%p] %q%u@%d app=%a ';
-ALTER SYSTEM SET log_connections = on;
-ALTER SYSTEM SET log_disconnections = on;
 SELECT pg_reload_conf() \gset
 SQL
 sleep 0.5
