@@ -8,7 +8,8 @@
  * municipalities are the client's own when it is scoped, the role suffices) and every reply
  * (exactly one, a known status, a JSON error). Here: a body that is not one JSON object is a 400
  * (415/422 for the CSV import), a client without the role gets 403 and no statement, and a request
- * that reached the database stand-in ends in its 503. */
+ * that reached the database stand-in ends in its 503; and for the routes whose body is the
+ * operation's input, a body the contract accepts (fuzz_post_acceptable) does reach it. */
 #include "fuzz_util.h"
 
 #include "fuzz_api_stubs.h"
@@ -17,17 +18,18 @@ static const struct {
     const char *path; /* %s: the id */
     enum api_role role;
     bool csv;
+    const char *op; /* when the body (with the path's id) is the operation's input as it is */
 } routes[] = {
-    {"/v1/placements", ROLE_WRITE, false},
-    {"/v1/placements/search", ROLE_READ, false},
-    {"/v1/placements/%s/move-in", ROLE_WRITE, false},
-    {"/v1/placements/%s/move-out", ROLE_WRITE, false},
-    {"/v1/placements/%s/corrections", ROLE_WRITE, false},
-    {"/v1/rates", ROLE_ADMIN, false},
-    {"/v1/allocations", ROLE_WRITE, false},
-    {"/v1/accruals/run", ROLE_ADMIN, false},
-    {"/v1/payments", ROLE_WRITE, false},
-    {"/v1/payments/import", ROLE_WRITE, true},
+    {"/v1/placements", ROLE_WRITE, false, "placement_create"},
+    {"/v1/placements/search", ROLE_READ, false, "placement_search"},
+    {"/v1/placements/%s/move-in", ROLE_WRITE, false, "placement_move_in"},
+    {"/v1/placements/%s/move-out", ROLE_WRITE, false, "placement_move_out"},
+    {"/v1/placements/%s/corrections", ROLE_WRITE, false, NULL},
+    {"/v1/rates", ROLE_ADMIN, false, "rate_create"},
+    {"/v1/allocations", ROLE_WRITE, false, "allocation_create"},
+    {"/v1/accruals/run", ROLE_ADMIN, false, NULL},
+    {"/v1/payments", ROLE_WRITE, false, NULL},
+    {"/v1/payments/import", ROLE_WRITE, true, NULL},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -74,6 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            target, o.status);
             json_decref(j);
         }
+    }
+    /* The other way round: a body the contract accepts must reach the database. */
+    if (may && routes[ri].op != NULL && !(f & 16)) {
+        bool with_id = strstr(routes[ri].path, "%s") != NULL;
+        if (fuzz_post_acceptable(&rq, routes[ri].op, with_id ? "42" : NULL))
+            FUZZ_CHECK(o.submits == 1 && o.status == 503, "%s: a good body was refused: %d %s",
+                       target, o.status, o.body);
     }
     if (o.status == 200)
         FUZZ_CHECK(0, "%s: 200 without a database", target);

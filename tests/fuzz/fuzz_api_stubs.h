@@ -44,6 +44,10 @@ struct fuzz_outcome {
 bool fuzz_api_run(const struct fuzz_request *rq, struct fuzz_outcome *out);
 void fuzz_outcome_free(struct fuzz_outcome *out);
 
+/* Whether the contract accepts rq's body as the input of op (for the routes whose body is the
+ * operation's input; path_id: the id the path adds, or NULL), role and scope included. */
+bool fuzz_post_acceptable(const struct fuzz_request *rq, const char *op, const char *path_id);
+
 /* Canonical "YYYY-MM-DD" of a real date. */
 bool fuzz_is_date(const char *s);
 bool fuzz_is_muni(const char *s);
