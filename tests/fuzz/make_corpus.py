@@ -100,6 +100,8 @@ write("json_check", [
     '{"s":"a\\u0000b","municipality":"\\u0661480","unknown":1}',
     '{"ö' + "x" * 70 + '":1}',
     '{"a":1,"a":2}', '[1,2]', '{"a":', '"str"', '{"n":1.5,"b":false,"s":""}',
+    # found by this fuzzer: jansson's message quoted half a character (a 500 instead of a 400)
+    b'{"\\\xc3\xa6\xb6x}',
 ])
 JSON_WORDS = ["{", "}", "[", "]", ":", ",", "null", "true", "false", "\"\"", "\\u0000", "\\ud800",
               "2024-02-29", "1480", "*"]
@@ -170,8 +172,13 @@ reqs = [
     (0x03 | 0x20, "/v1/placements"), (R, "/v1/placements?limit=0&limit=5"),
     (R, "/v1/placements?%C3%A5=1"), (R | 0x08, "/v1/ledger/entries"),
     (R, "/v1/placements/0123"), (R, "/nope"),
+    # found by this fuzzer (each was a 500 instead of a 400): a raw byte in a parameter's name,
+    # a cursor that is not UTF-8, timestamps PostgreSQL refuses
+    (R, "/v1/placements?\xff=1"), (R, "/v1/placements?cursor=12.%FF"),
+    (R, "/v1/placements/42?as_known_at=2424-05-01T12:00:00.1233+0::00"),
+    (R, "/v1/placements/42?as_known_at=2024-05-01T25:61:00Z"),
 ]
-write("api_request", [bytes([f]) + t.encode() + (b"" if "\n" in t else b"\n\n")
+write("api_request", [bytes([f]) + t.encode("latin-1") + (b"" if "\n" in t else b"\n\n")
                       for f, t in reqs])
 write_dict("api_request", [
     "/v1/", "placements", "/search", "/move-in", "/move-out", "/corrections", "/accruals",
