@@ -84,7 +84,7 @@ bool api_cursor_valid(const char *s)
 void api_param_name_shown(const char *name, char *out, size_t max)
 {
     size_t n = 0;
-    for (; name[n] != '\0' && n < max; n++)
+    for (; n < max && name[n] != '\0'; n++)
         out[n] = name[n] >= 0x20 && name[n] < 0x7f ? name[n] : '?';
     out[n] = '\0';
 }
