@@ -18,7 +18,14 @@
 #include <setjmp.h>
 #include <sys/queue.h>
 
-#define FUZZ_TOKEN "rb_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+/* One token per (role, scope), as in the real clients table: the daemon caches token → client,
+ * so a token must not change its client between inputs. */
+static void fuzz_token(const struct fuzz_request *rq, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "rb_%c%.4s%s", 'A' + (int)rq->role,
+             strcmp(rq->scope, "*") == 0 ? "STAR" : rq->scope,
+             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+}
 
 struct http_req {
     enum evhttp_cmd_type method;
@@ -147,6 +154,21 @@ void http_reply(struct http_req *r, int status, const char *body, size_t len, co
     (void)location;
     (void)retry_after_s;
     http_reply_typed(r, status, "application/json; charset=utf-8", body, len);
+}
+
+/* As http.c builds it; a pack that fails there turns the reply into a 500, which is a bug of
+ * whoever passed text that is not UTF-8. */
+char *http_error_json(const char *code, const char *message, const char *field)
+{
+    json_t *err =
+        field ? json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field)
+              : json_pack("{s:s, s:s}", "code", code, "message", message);
+    FUZZ_CHECK(err != NULL, "error %s cannot be JSON (not UTF-8?): %s / %s", code, message,
+               field ? field : "-");
+    json_t *root = json_pack("{s:o}", "error", err);
+    char *s = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return s;
 }
 
 /* As http.c builds them; a pack that fails there turns the reply into a 500, which is a bug of
@@ -615,8 +637,38 @@ static const struct {
     {"rb_nightly", ROLE_NONE, false, ""},
 };
 
+static void check_statement(const struct db_stmt *stmt, const char *const *params);
+
+/* A statement run on a cached client carries api.client_assert's five parameters at the end;
+ * they must name the request's own client, and the rest is the plain statement. */
+static void check_asserted(const struct db_stmt *stmt, const char *const *params)
+{
+    static const char *const roles[] = {"none", "read", "write", "admin"};
+    char base[64];
+    size_t n = strlen(stmt->name) - strlen("_asserted");
+    int k = stmt->nparams - 5;
+    FUZZ_CHECK(k >= 0 && n < sizeof base, "%s: %d params", stmt->name, stmt->nparams);
+    memcpy(base, stmt->name, n);
+    base[n] = '\0';
+    FUZZ_CHECK(params[k] != NULL && strcmp(params[k], "7") == 0, "%s: client id", stmt->name);
+    FUZZ_CHECK(is_hex64(params[k + 1]), "%s: token hash", stmt->name);
+    FUZZ_CHECK(params[k + 2] != NULL && strcmp(params[k + 2], roles[current_rq->role]) == 0,
+               "%s: role %s for a %s client", stmt->name, params[k + 2] ? params[k + 2] : "-",
+               roles[current_rq->role]);
+    FUZZ_CHECK(params[k + 3] != NULL && strcmp(params[k + 3], current_rq->scope) == 0, "%s: scope",
+               stmt->name);
+    FUZZ_CHECK(params[k + 4] == NULL, "%s: no bound certificate", stmt->name);
+    struct db_stmt plain = {base, stmt->sql, k};
+    check_statement(&plain, params);
+}
+
 static void check_statement(const struct db_stmt *stmt, const char *const *params)
 {
+    size_t len = strlen(stmt->name);
+    if (len > strlen("_asserted") && strcmp(stmt->name + len - 9, "_asserted") == 0) {
+        check_asserted(stmt, params);
+        return;
+    }
     if (strcmp(stmt->name, "rb_post") == 0) {
         FUZZ_CHECK(stmt->nparams == 6, "rb_post params");
         const char *key = params[3];
@@ -753,8 +805,12 @@ bool fuzz_api_run(const struct fuzz_request *rq, struct fuzz_outcome *out)
     r.rq = rq;
     r.out = out;
     TAILQ_INIT(&r.headers);
-    if (!rq->no_auth)
-        evhttp_add_header(&r.headers, "Authorization", "Bearer " FUZZ_TOKEN);
+    if (!rq->no_auth) {
+        char token[64], header[80];
+        fuzz_token(rq, token, sizeof token);
+        snprintf(header, sizeof header, "Bearer %s", token);
+        evhttp_add_header(&r.headers, "Authorization", header);
+    }
     for (const char *h = rq->headers; h != NULL && *h != '\0';) {
         const char *nl = strchr(h, '\n');
         size_t n = nl ? (size_t)(nl - h) : strlen(h);
