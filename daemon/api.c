@@ -331,14 +331,6 @@ json_t *api_body_object(struct api_call *c, const char *const *allowed)
     return body;
 }
 
-bool api_id_valid(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 18 || id[0] == '0')
-        return false;
-    return strspn(id, "0123456789") == n;
-}
-
 bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const *names,
                       const char **values)
 {
@@ -358,8 +350,9 @@ bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const
         while (i < n && strcmp(names[i], kv->key) != 0)
             i++;
         if (i == n || values[i] != NULL) {
-            char msg[128];
-            snprintf(msg, sizeof msg, "unknown or repeated query parameter '%.40s'", kv->key);
+            char msg[128], shown[41];
+            api_param_name_shown(kv->key, shown, 40);
+            snprintf(msg, sizeof msg, "unknown or repeated query parameter '%s'", shown);
             evhttp_clear_headers(q);
             api_reply_error(c, 400, "invalid_query", msg, NULL);
             return false;
@@ -367,51 +360,6 @@ bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const
         values[i] = kv->value;
     }
     return true;
-}
-
-bool api_limit_parse(const char *s, char *out, size_t outlen)
-{
-    char *end;
-    if (s == NULL) {
-        snprintf(out, outlen, "100");
-        return true;
-    }
-    long n = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || n < 1 || n > 1000)
-        return false;
-    snprintf(out, outlen, "%ld", n);
-    return true;
-}
-
-/* RFC 3339 with a zone: YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM). A '+' that arrived unescaped in
- * the query string reads as a space, and is taken back as '+'. */
-bool api_timestamp_valid(char *s)
-{
-    int32_t d;
-    size_t n = strlen(s);
-    if (n < 20 || n > 40 || !civil_parse(s, 10, &d) || (s[10] != 'T' && s[10] != 't'))
-        return false;
-    for (int i = 11; i < 19; i++)
-        if ((i == 13 || i == 16) ? s[i] != ':' : (s[i] < '0' || s[i] > '9'))
-            return false;
-    size_t i = 19;
-    if (s[i] == '.') {
-        i++;
-        while (s[i] >= '0' && s[i] <= '9')
-            i++;
-    }
-    if (s[i] == 'Z' || s[i] == 'z')
-        return s[i + 1] == '\0';
-    if (s[i] == ' ')
-        s[i] = '+';
-    if ((s[i] != '+' && s[i] != '-') || n - i != 6 || s[i + 3] != ':')
-        return false;
-    return strspn(s + i + 1, "0123456789:") == 5;
-}
-
-bool api_municipality_valid(const char *s)
-{
-    return s != NULL && strlen(s) == 4 && strspn(s, "0123456789") == 4;
 }
 
 bool api_may_write(struct api_call *c, const char *muni)

@@ -2,6 +2,7 @@
 #ifndef RB_API_H
 #define RB_API_H
 
+#include "api_params.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -68,17 +69,10 @@ void api_db(struct api_call *c, const struct db_stmt *stmt, const char *const *p
 /* The request body as a JSON object with only the allowed members; replies and returns NULL on
  * failure. Caller decrefs. */
 json_t *api_body_object(struct api_call *c, const char *const *allowed);
-/* Positive decimal ids of at most 18 digits. */
-bool api_id_valid(const char *id);
 /* Fills values[i] for the NULL-terminated names from the query string; unknown or repeated
  * parameters are answered with 400. On success the caller clears q (evhttp_clear_headers). */
 bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const *names,
                       const char **values);
-/* limit: absent → "100"; 1..1000 → copied; else false. */
-bool api_limit_parse(const char *s, char *out, size_t outlen);
-bool api_municipality_valid(const char *s);
-/* RFC 3339 with a zone; a '+' that arrived as a space in the query string is put back. */
-bool api_timestamp_valid(char *s);
 bool api_scope_municipality(struct api_call *c, const char *asked, const char **out);
 /* A create or record for `muni`: false (and 403 answered) unless the client's scope covers it. */
 bool api_may_write(struct api_call *c, const char *muni);

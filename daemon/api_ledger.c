@@ -134,7 +134,7 @@ void api_ledger_entries(struct api_call *c)
         bad = "code";
     else if (!api_limit_parse(v[LIMIT], limit, sizeof limit))
         bad = "limit";
-    else if (v[CURSOR] != NULL && strlen(v[CURSOR]) > 64)
+    else if (v[CURSOR] != NULL && !api_cursor_valid(v[CURSOR]))
         bad = "cursor";
     if (bad != NULL) {
         evhttp_clear_headers(&q);

@@ -238,7 +238,7 @@ void api_placement_list(struct api_call *c)
         bad = "active_on";
     else if (!api_limit_parse(v[LIMIT], limit, sizeof limit))
         bad = "limit";
-    if (bad == NULL && v[CURSOR] != NULL && strlen(v[CURSOR]) > 64) {
+    if (bad == NULL && v[CURSOR] != NULL && !api_cursor_valid(v[CURSOR])) {
         evhttp_clear_headers(&q);
         api_reply_error(c, 400, "invalid_cursor", "the cursor is not valid", "cursor");
         return;

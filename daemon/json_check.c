@@ -37,6 +37,11 @@ bool jc_parse_object(const char *body, size_t len, json_t **out, struct jc_error
     json_error_t je;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
+        /* jansson quotes the input near the error, possibly cut inside a UTF-8 character or not
+         * UTF-8 at all; the message must stay UTF-8 to become the JSON error. */
+        for (char *p = je.text; *p != '\0'; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                *p = '?';
         jc_fail(err, 400, "malformed_json", NULL, "request body is not valid JSON: %s (at %d)",
                 je.text, je.position);
         return false;

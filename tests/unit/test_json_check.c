@@ -556,6 +556,11 @@ static void test_error_json(void **state)
         "{\"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\":"
         " x}",
         "{\"\xc3\xa6\": 1, \"\xc3\xa6\": 2}",
+        /* Found by tests/fuzz (fuzz_json_check): jansson's "invalid escape near '\"\\\xc3'" cut
+         * the character, the message was not UTF-8, and the 400 became a 500. */
+        "{\"\\\xc3\xa6\xb6x}",
+        "{\"a\": \"\\\xc3\xa6\"}",
+        "{\"a\": \xff}",
     };
     for (size_t i = 0; i < sizeof utf8_bad / sizeof utf8_bad[0]; i++) {
         clear_err(&err);
