@@ -187,7 +187,7 @@ static void deadline_tick(evutil_socket_t fd, short what, void *arg)
             now - c->request_started < s->request_read_timeout_s)
             continue;
         c->request_started = 0;
-        evutil_socket_t sock = bufferevent_getfd(c->bev);
+        evutil_socket_t sock = c->bev != NULL ? bufferevent_getfd(c->bev) : -1;
         if (sock >= 0 && shutdown(sock, SHUT_RDWR) == 0)
             closed++;
     }
@@ -212,6 +212,10 @@ static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
         abort();
     }
     c->server = s;
+    /* The first request's deadline starts at accept, not at its first byte: a connection that
+     * never finishes its handshake or never sends a byte holds its slot that long, not
+     * idle_timeout_s. */
+    c->request_started = mono_seconds();
     SSL_set_ex_data(ssl, conn_ex_index, c);
     c->next = s->conns;
     if (s->conns != NULL)

@@ -263,6 +263,8 @@ SELECT 'CREATE DATABASE reimbursed OWNER reimbursed'
 ALTER DATABASE reimbursed OWNER TO reimbursed;
 ALTER ROLE reimbursed_app SET log_parameter_max_length = 0;
 ALTER ROLE reimbursed_app SET log_error_verbosity = terse;
+ALTER ROLE reimbursed SET log_parameter_max_length = 0;
+ALTER ROLE reimbursed SET log_error_verbosity = terse;
 SQL
 }
 

@@ -89,7 +89,18 @@ def run(daemon, fx, prepared, ctx):
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
         locker.stdin.write("BEGIN; LOCK TABLE placements IN ACCESS EXCLUSIVE MODE;\n")
         locker.stdin.flush()
-        time.sleep(0.5)
+        held = False
+        t0 = time.monotonic()
+        while not held and time.monotonic() - t0 < 10:
+            out = subprocess.run(
+                ["psql", "-X", "-Atq", fx["RB_DB_ADMIN"], "-c",
+                 "SELECT count(*) FROM pg_locks WHERE relation = 'placements'::regclass "
+                 "AND mode = 'AccessExclusiveLock' AND granted"],
+                capture_output=True, text=True).stdout.strip()
+            held = out not in ("", "0")
+            if not held:
+                time.sleep(0.05)
+        check(f"[db_prepared {mode}] the table lock is held", held)
         status, took, data = get(ctx, port, "/v1/placements?limit=1", token)
         body = data.split(b"\r\n\r\n", 1)[-1]
         code = json.loads(body).get("error", {}).get("code") if body.startswith(b"{") else None
