@@ -626,6 +626,8 @@ void http_reply_typed(struct http_req *r, int status, const char *content_type, 
     struct evbuffer *out = evbuffer_new();
     evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    /* HTTPS only, and so it stays: a browser (an operator's) never tries plain HTTP here. */
+    evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
     evhttp_add_header(h, "X-Request-Id", r->id);
     if (out != NULL && len > 0)
         evbuffer_add(out, body, len);

@@ -197,8 +197,10 @@ def main():
         for s in flood:
             s.close()
         time.sleep(0.3)
-        status, _ = https_get(ctx, port, "/healthz")
+        status, data = https_get(ctx, port, "/healthz")
         check("a normal client is served after the flood", status == 200, f"status {status}")
+        check("replies carry Strict-Transport-Security",
+              b"\r\nStrict-Transport-Security: max-age=31536000\r\n" in data)
 
         # 3. Oversized headers are refused, and the daemon keeps serving.
         status, _ = https_get(ctx, port, "/healthz", "X-Big: " + "x" * 20000 + "\r\n")
