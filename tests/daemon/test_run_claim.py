@@ -73,7 +73,20 @@ def claim_sql(key, body):
 def main():
     body = json.dumps({"through": latest_through()}).encode()
 
-    # 1. A claimer that died: its session is gone, its claim stays without a result.
+    # 1. A claimer that died: its session is gone, its claim stays without a result. Behind a
+    # transaction pooler the claiming server session outlives the client, so nothing is taken
+    # over there (the claim stays in progress, as before sql/010): not checked in that mode.
+    if FX.get("RB_PGBOUNCER") == "1":
+        print("# behind pgbouncer: the take-over of a dead claim is not observable; skipped")
+    else:
+        dead_claim(body)
+    live_claim(body)
+    failed = RESULTS.count(False)
+    print(f"{len(RESULTS) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def dead_claim(body):
     key = f"claim-dead-{os.getpid()}-{time.time_ns()}"
     out = subprocess.run(["psql", "-X", "-Atq", APP_DB, "-c", claim_sql(key, body)],
                          capture_output=True, text=True)
@@ -86,7 +99,8 @@ def main():
     check("the key then replays the run's answer", status2 == 200 and answer2 == answer,
           f"{status2}")
 
-    # 2. A claimer that is alive (a run in progress elsewhere): 409, as before.
+def live_claim(body):
+    """A claimer that is alive (a run in progress elsewhere): 409, as before."""
     key = f"claim-live-{os.getpid()}-{time.time_ns()}"
     live = subprocess.Popen(["psql", "-X", "-Atq", APP_DB], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -101,10 +115,6 @@ def main():
     check("a claim whose session is alive is still in progress (409)",
           status == 409 and answer.get("error", {}).get("code") == "run_in_progress", f"{status}")
     live.communicate("", timeout=10)
-
-    failed = RESULTS.count(False)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
