@@ -16,32 +16,10 @@ import subprocess
 import sys
 import time
 
-RESULTS = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rbtest import check, env_file, free_port, summary  # noqa: E402
+
 TIMEOUT_S = 2
-
-
-def check(name, ok, detail=""):
-    RESULTS.append(bool(ok))
-    print(("ok" if ok else "not ok") + f" {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""),
-          flush=True)
-
-
-def env_file(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                out[k] = v
-    return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(ctx, port, path, token=None):
@@ -183,9 +161,7 @@ def main():
         run(daemon, fx, prepared, ctx)
     if fx.get("RB_PGBOUNCER") != "1":
         silent_first_host(daemon, fx, ctx)
-    failed = RESULTS.count(False)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

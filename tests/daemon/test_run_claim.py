@@ -17,26 +17,11 @@ import time
 import urllib.error
 import urllib.request
 
-RESULTS = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rbtest import check, fixture_env, summary  # noqa: E402
 
 
-def check(name, ok, detail=""):
-    RESULTS.append(bool(ok))
-    print(("ok" if ok else "not ok") + f" {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""),
-          flush=True)
-
-
-def env_file(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                out[k] = v
-    return out
-
-
-FX = env_file(os.path.join(os.environ["RB_FIXTURE"], "env"))
+FX = fixture_env()
 with open(FX["RB_CONF"]) as f:
     APP_DB = next(l.split("=", 1)[1].strip() for l in f if re.match(r"\s*db\s*=", l))
 CTX = ssl.create_default_context(cafile=FX["RB_CA"])
@@ -81,9 +66,7 @@ def main():
     else:
         dead_claim(body)
     live_claim(body)
-    failed = RESULTS.count(False)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 def dead_claim(body):

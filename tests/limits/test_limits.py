@@ -13,31 +13,8 @@ import subprocess
 import sys
 import time
 
-RESULTS = []
-
-
-def check(name, ok, detail=""):
-    RESULTS.append(ok)
-    print(("ok" if ok else "not ok") + f" {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""),
-          flush=True)
-
-
-def env_file(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                out[k] = v
-    return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rbtest import check, env_file, free_port, summary  # noqa: E402
 
 
 def open_client_sockets(pid):
@@ -162,16 +139,7 @@ def main():
     proc = subprocess.Popen([daemon_bin, "-c", conf_path], stdout=log, stderr=log)
     ctx = ssl.create_default_context(cafile=fx["RB_CA"])
     try:
-        deadline = time.time() + 20
-        status = 0
-        while time.time() < deadline:
-            try:
-                status, _ = https_get(ctx, port, "/readyz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        status = wait_ready(ctx, port)
         check("second daemon ready", status == 200, f"status {status}")
 
         # 1. A flood of raw connections: the daemon holds at most max_connections of them.
@@ -227,9 +195,7 @@ def main():
         log.close()
     check("daemon exits 0 on SIGTERM", rc == 0, f"exit {rc}")
     descriptor_exhaustion(daemon_bin, fx, conf)
-    failed = RESULTS.count(False)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":
