@@ -38,6 +38,11 @@ SELECT DISTINCT ON (p.person_id, p.municipality)
   FROM placements p JOIN persons per ON per.id = p.person_id
  ORDER BY p.person_id, p.municipality;
 
+-- A placement is always paid and shown from its municipality's record of the person: the
+-- accrual must never skip a placement for want of one.
+ALTER TABLE placements ADD CONSTRAINT placements_person_record
+    FOREIGN KEY (person_id, municipality) REFERENCES person_records (person_id, municipality);
+
 -- Every correction of a person's birth date or flag, with its client and reason, made through
 -- `placement_id` (of `municipality`); `national` when made with scope '*'.
 CREATE TABLE person_corrections (
