@@ -222,8 +222,9 @@ static bool placements_fetch(struct run *r, const char *muni, const PGresult *di
 {
     static const char cols[] =
         "SELECT p.id, p.assigned_on, p.moved_in_on, p.moved_out_on, p.registered_on, "
-        "per.birth_date, per.former_uam FROM placements p JOIN persons per ON per.id = "
-        "p.person_id WHERE p.municipality = $1";
+        "per.birth_date, per.former_uam FROM placements p JOIN person_records per ON "
+        "per.person_id = p.person_id AND per.municipality = p.municipality "
+        "WHERE p.municipality = $1";
     static const char posted_cols[] =
         "SELECT placement_id, month, code, sum(amount_ore) FROM postings "
         "WHERE municipality = $1 AND kind = 'accrual' AND account = 'receivable' "

@@ -749,6 +749,8 @@ static bool t_validation_fields(void)
 /* ------------------------------------------------------------------------------------------ */
 /* Tests: person rules and overlaps                                                           */
 
+/* The person as this municipality recorded it (sql/014: another municipality's record is never
+ * compared, see tests/integration/test_person_scope.py). */
 static bool t_person_mismatch(void)
 {
     const char *d = new_dossier();
@@ -758,20 +760,20 @@ static bool t_person_mismatch(void)
     TRY(move_out_ok(E.w1480, ida, "2023-02-01", "other_municipality"));
     struct resp r;
     /* Another birth date: refused without revealing the recorded one. */
-    struct pl b = {d, "2000-01-02", "1481", "2023-02-01", "2023-02-01", -1};
-    TRY(POST("/v1/placements", E.w1481, pl_body(&b), NULL, &r));
+    struct pl b = {d, "2000-01-02", "1480", "2023-02-01", "2023-02-01", -1};
+    TRY(POST("/v1/placements", E.w1480, pl_body(&b), NULL, &r));
     EXPECT_ERROR(&r, 409, "person_mismatch", NULL);
     CHECK(strstr(r.body, "2000-01-01") == NULL, "the 409 reveals the recorded birth date: %s",
           snip(&r));
     /* Another former_uam, given explicitly. */
-    struct pl c = {d, "2000-01-01", "1481", "2023-02-01", "2023-02-01", 1};
-    TRY(POST("/v1/placements", E.w1481, pl_body(&c), NULL, &r));
+    struct pl c = {d, "2000-01-01", "1480", "2023-02-01", "2023-02-01", 1};
+    TRY(POST("/v1/placements", E.w1480, pl_body(&c), NULL, &r));
     EXPECT_ERROR(&r, 409, "person_mismatch", NULL);
     TRY(search(E.admin, d, 1, NULL));
     /* Same person, flag left out: taken from the person. */
-    struct pl ok = {d, "2000-01-01", "1481", "2023-02-01", "2023-02-01", -1};
+    struct pl ok = {d, "2000-01-01", "1480", "2023-02-01", "2023-02-01", -1};
     json_t *pb;
-    TRY(create_ok(E.w1481, &ok, &pb, NULL));
+    TRY(create_ok(E.w1480, &ok, &pb, NULL));
     CHECK(json_is_false(json_object_get(pb, "former_uam")), "former_uam not false: %s", dump(pb));
     TRY(search(E.admin, d, 2, NULL));
     return true;
@@ -784,14 +786,14 @@ static bool t_former_uam_from_person(void)
     const char *ida;
     TRY(create_ok(E.w1481, &a, NULL, &ida));
     TRY(move_out_ok(E.w1481, ida, "2023-02-01", "other_municipality"));
-    struct pl b = {d, "2004-09-09", "1480", "2023-02-01", "2023-02-01", -1};
+    struct pl b = {d, "2004-09-09", "1481", "2023-02-01", "2023-02-01", -1};
     json_t *pb;
-    TRY(create_ok(E.w1480, &b, &pb, NULL));
+    TRY(create_ok(E.w1481, &b, &pb, NULL));
     CHECK(json_is_true(json_object_get(pb, "former_uam")),
           "former_uam not taken from the person: %s", dump(pb));
-    struct pl c = {d, "2004-09-09", "1480", "2023-03-01", NULL, 0};
+    struct pl c = {d, "2004-09-09", "1481", "2023-03-01", NULL, 0};
     struct resp r;
-    TRY(POST("/v1/placements", E.w1480, pl_body(&c), NULL, &r));
+    TRY(POST("/v1/placements", E.w1481, pl_body(&c), NULL, &r));
     EXPECT_ERROR(&r, 409, "person_mismatch", NULL);
     return true;
 }

@@ -1108,10 +1108,17 @@ struct oline {
 
 enum { MAXPER = 400, MAXPL = 600 };
 
-struct mperson {
-    const char *dossier;
+/* A municipality's record of a person (sql/014): what its placements show and are paid from. */
+struct mrec {
+    bool known;
     int32_t birth;
     bool uam;
+};
+
+/* rec: 1480, 1481, and any other municipality (the load's). */
+struct mperson {
+    const char *dossier;
+    struct mrec rec[3];
 };
 
 struct mplace {
@@ -1131,6 +1138,17 @@ static struct {
 } M;
 
 static uint64_t g_rng;
+
+static int muni_index(const char *muni)
+{
+    return strcmp(muni, "1480") == 0 ? 0 : strcmp(muni, "1481") == 0 ? 1 : 2;
+}
+
+/* The record of the person that the placement's municipality holds. */
+static struct mrec *rec_of(int person, const char *muni)
+{
+    return &M.per[person].rec[muni_index(muni)];
+}
 
 /* How often each outcome happened in the random sequence, for the log. */
 struct tally_item {
@@ -1208,7 +1226,7 @@ static int overlap_with(int person, int self, int32_t s, int32_t e)
 /* What the engine owes for p through `through`; false when it should be parked. */
 static bool oracle(const struct mplace *p, int32_t through, struct oline *out, int cap, int *n)
 {
-    const struct mperson *per = &M.per[p->person];
+    const struct mrec *per = rec_of(p->person, p->muni);
     int32_t s, e;
     *n = 0;
     housing(p, &s, &e);
@@ -1261,8 +1279,9 @@ static const char *other_muni(const char *muni)
 /* The placement's fields as the model has them. */
 static bool matches_model(int line, const json_t *p, const struct mplace *m)
 {
-    const struct mperson *per = &M.per[m->person];
-    if (!str_eq(js(p, "id"), m->id) || !field_is(line, p, "dossier_number", per->dossier) ||
+    const struct mrec *per = rec_of(m->person, m->muni);
+    if (!str_eq(js(p, "id"), m->id) ||
+        !field_is(line, p, "dossier_number", M.per[m->person].dossier) ||
         !field_is(line, p, "birth_date", dfmt(per->birth)) ||
         !field_is(line, p, "municipality", m->muni) ||
         !field_is(line, p, "assigned_on", dfmt(m->assigned)) ||
@@ -1379,8 +1398,19 @@ static bool search_body(const char *dossier, const char **out)
     return true;
 }
 
+/* A record of the person to start a claim from: the municipality's own, else another's. */
+static const struct mrec *some_rec(int person, const char *muni)
+{
+    const struct mrec *own = rec_of(person, muni);
+    for (int k = 0; k < 3 && !own->known; k++)
+        if (M.per[person].rec[k].known)
+            return &M.per[person].rec[k];
+    return own;
+}
+
 /* kind 0: a new person; 1: another placement of a known person; 2: a known person with another
- * birth date or former_uam (refused). */
+ * birth date or former_uam (refused when the municipality has its own record of the person; a
+ * municipality without one records its claim, as for a new person: sql/014). */
 static bool op_create(int kind)
 {
     if (M.nper == 0)
@@ -1388,10 +1418,13 @@ static bool op_create(int kind)
     if (M.npl >= MAXPL - 1 || (kind == 0 && M.nper >= MAXPER - 1))
         return true;
     int person = kind == 0 ? M.nper : rnd_in(0, M.nper - 1);
-    struct mperson np = {new_dossier(), rnd_day("1990-01-01", "2012-12-31"), chance(20)};
-    const struct mperson *per = kind == 0 ? &np : &M.per[person];
+    struct mperson np = {new_dossier(), {{0}}};
+    struct mrec fresh = {true, rnd_day("1990-01-01", "2012-12-31"), chance(20)};
+    const char *dossier = kind == 0 ? np.dossier : M.per[person].dossier;
     const char *muni = chance(50) ? "1480" : "1481";
     const char *token = chance(20) ? E.admin : tok_of(muni);
+    const struct mrec *per = kind == 0 ? &fresh : some_rec(person, muni);
+    bool own = kind != 0 && rec_of(person, muni)->known;
     int32_t assigned = rnd_day("2023-01-01", "2025-12-31");
     int32_t moved_in = chance(70) ? assigned + rnd_in(-5, 40) : NO_DAY;
     int32_t birth = per->birth;
@@ -1402,22 +1435,22 @@ static bool op_create(int kind)
         else
             uam = !per->uam;
     }
-    struct pl p = {per->dossier, dfmt(birth), muni, dfmt(assigned), dfmt(moved_in), uam};
+    struct pl p = {dossier, dfmt(birth), muni, dfmt(assigned), dfmt(moved_in), uam};
     struct mplace m = {NULL, person, muni, assigned, moved_in, NO_DAY, NO_DAY, NULL};
     struct predicted pr = {201, NULL, NULL};
     int32_t s, e;
     housing(&m, &s, &e);
-    if (kind == 2)
+    if (kind == 2 && own)
         pr = (struct predicted){409, "person_mismatch", NULL};
     else
         predict_overlap(person, -1, s, e, token, &pr);
     struct resp r;
     if (pr.status != 201) {
         const char *before, *after;
-        TRY(search_body(per->dossier, &before));
+        TRY(search_body(dossier, &before));
         TRY(POST("/v1/placements", token, pl_body(&p), NULL, &r));
         TRY(check_refusal(__LINE__, &r, &pr));
-        TRY(search_body(per->dossier, &after));
+        TRY(search_body(dossier, &after));
         CHECK(strcmp(before, after) == 0,
               "a refused create changed the person's placements:\n  "
               "%s\n  %s",
@@ -1430,9 +1463,13 @@ static bool op_create(int kind)
     EXPECT_STATUS(&r, 201);
     m.id = js(r.json, "id");
     CHECK(m.id != NULL, "no id: %s", snip(&r));
-    tally(kind == 0 ? "create" : "create for a known person");
+    tally(kind == 0 ? "create"
+          : own     ? "create for a known person"
+                    : "create for a person another municipality knows");
     if (kind == 0)
         M.per[M.nper++] = np;
+    if (!rec_of(person, muni)->known)
+        *rec_of(person, muni) = (struct mrec){true, birth, uam == 1};
     M.pl[M.npl++] = m;
     TRY(matches_model(__LINE__, r.json, &M.pl[M.npl - 1]));
     return true;
@@ -1519,12 +1556,20 @@ static bool op_move_out(void)
     return accepted(i, "move-out", path, token, body);
 }
 
-static bool shared_person(int person, const char *muni)
+/* A correction of the birth date (f 0) or the flag (1): a municipality-scoped client changes its
+ * municipality's record of the person, scope '*' every municipality's record (sql/014). */
+static void person_corrected(int person, const char *muni, int f, const struct mrec *to,
+                             bool national)
 {
-    for (int i = 0; i < M.npl; i++)
-        if (M.pl[i].person == person && strcmp(M.pl[i].muni, muni) != 0)
-            return true;
-    return false;
+    for (int k = 0; k < 3; k++) {
+        struct mrec *r = &M.per[person].rec[k];
+        if (!r->known || (!national && k != muni_index(muni)))
+            continue;
+        if (f == 0)
+            r->birth = to->birth;
+        else
+            r->uam = to->uam;
+    }
 }
 
 static bool op_correct(void)
@@ -1533,13 +1578,13 @@ static bool op_correct(void)
                                          "moved_in_on", "moved_out_on", "registered_on"};
     int i = pick(NULL, 0);
     struct mplace *m = &M.pl[i];
-    struct mperson *per = &M.per[m->person];
+    const struct mrec *per = rec_of(m->person, m->muni);
     int f = rnd_in(0, (int)ARRAY_LEN(fields) - 1);
     const char *token = chance(75) ? tok_of(m->muni) : E.admin;
     const char *value;
     struct predicted pr = {200, NULL, NULL};
     struct mplace n = *m;
-    struct mperson np = *per;
+    struct mrec np = *per;
     int32_t base = m->moved_in != NO_DAY ? m->moved_in : m->assigned, v = NO_DAY;
     switch (f) {
     case 0:
@@ -1578,10 +1623,7 @@ static bool op_correct(void)
         value = v == NO_DAY ? "null" : kstrf("\"%s\"", dstr(v));
         break;
     }
-    if (pr.status == 200 && f <= 1) {
-        if (token != E.admin && shared_person(m->person, m->muni))
-            pr = (struct predicted){409, "person_shared", NULL};
-    } else if (pr.status == 200) {
+    if (pr.status == 200 && f > 1) {
         int32_t s, e;
         housing(&n, &s, &e);
         if (n.moved_out != NO_DAY && n.moved_in != NO_DAY && n.moved_out < n.moved_in)
@@ -1595,7 +1637,8 @@ static bool op_correct(void)
     if (pr.status != 200)
         return refused(i, kstrf("correction of %s", fields[f]), path, token, body, &pr);
     *m = n;
-    *per = np;
+    if (f <= 1)
+        person_corrected(m->person, m->muni, f, &np, token == E.admin);
     return accepted(i, kstrf("correction of %s", fields[f]), path, token, body);
 }
 
@@ -1635,7 +1678,7 @@ static bool check_placement_accruals(const struct mplace *m)
     if (!ok) {
         CHECK(json_object_get(acc, "parked") != NULL,
               "placement %s should be parked (birth %s, assigned %s): %s", m->id,
-              dstr(M.per[m->person].birth), dstr(m->assigned), dump(acc));
+              dstr(rec_of(m->person, m->muni)->birth), dstr(m->assigned), dump(acc));
         return true;
     }
     CHECK(json_object_get(acc, "parked") == NULL, "placement %s is parked: %s", m->id, dump(acc));
@@ -1645,8 +1688,9 @@ static bool check_placement_accruals(const struct mplace *m)
               "placement %s: expected %s %s %d days %lld öre (model: birth %s uam %d assigned %s "
               "in %s out %s registered %s): %s",
               m->id, mfmt(want[k].month), CODE_NAMES[want[k].code], want[k].days, want[k].ore,
-              dstr(M.per[m->person].birth), M.per[m->person].uam, dstr(m->assigned),
-              dstr(m->moved_in), dstr(m->moved_out), dstr(m->registered), dump(acc));
+              dstr(rec_of(m->person, m->muni)->birth), rec_of(m->person, m->muni)->uam,
+              dstr(m->assigned), dstr(m->moved_in), dstr(m->moved_out), dstr(m->registered),
+              dump(acc));
     }
     size_t i;
     json_t *l;
@@ -1976,7 +2020,8 @@ static bool t_run_in_flight(void)
      * and has it posted. */
     TRY(load_rates());
     memset(&M, 0, sizeof M);
-    M.per[M.nper++] = (struct mperson){"(load)", D("1980-01-01"), false};
+    M.per[M.nper].dossier = "(load)";
+    M.per[M.nper++].rec[muni_index(LOAD_MUNI)] = (struct mrec){true, D("1980-01-01"), false};
     M.pl[M.npl++] = (struct mplace){load_id,         0,      LOAD_MUNI, D("2026-01-05"),
                                     D("2026-01-05"), NO_DAY, NO_DAY,    NULL};
     TRY(check_placement_accruals(&M.pl[0]));

@@ -183,7 +183,8 @@ echo "# placements $ID1480 (1480) and $ID1481 (1481); accrued through $through"
 
 # ---- row-level security
 
-TABLES=(placements placement_events idempotency_keys allocations accrual_dirty journal postings)
+TABLES=(placements placement_events idempotency_keys allocations accrual_dirty journal postings
+    person_records)
 for t in "${TABLES[@]}"; do
     check_value "$t: scope 1480 sees no other municipality's rows" 1480 \
         "SELECT count(*) FROM $t WHERE municipality <> '1480'" 'v == 0'
@@ -209,6 +210,12 @@ list="'${joined//,/\',\'}'"
 check_value "every table with municipality data forces row-level security" - \
     "SELECT count(*) FROM pg_class WHERE relname IN ($list) AND relkind = 'r' AND relrowsecurity AND relforcerowsecurity" \
     "v == ${#TABLES[@]}"
+check_value "a correction kept on the person (person_corrections) forces row-level security" - \
+    "SELECT count(*) FROM pg_class WHERE relname = 'person_corrections' AND relkind = 'r' AND relrowsecurity AND relforcerowsecurity" \
+    'v == 1'
+check_value "the shared person row holds no municipality's facts" - \
+    "SELECT count(*) FROM information_schema.columns WHERE table_name = 'persons' AND column_name IN ('birth_date', 'former_uam')" \
+    'v == 0'
 
 # ---- the ledger is append-only and balanced, for the daemon's role
 

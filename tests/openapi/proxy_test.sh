@@ -276,14 +276,14 @@ req POST "/v1/placements/$id/corrections" "$W" '{"field":"registered_on","value"
 expect "POST corrections (registered_on)" 200
 req POST "/v1/placements/$id/corrections" "$W" '{"field":"moved_out_on","value":"2023-01-13","reason":"typo"}'
 expect "POST corrections (move-out before move-in)" 422 move_out_before_move_in
-# The same person placed in 1481 afterwards: the birth date is then shared.
+# The same person placed in 1481 afterwards: 1481 keeps its own record of the person (sql/014).
 req POST /v1/placements "$W81" "{\"dossier_number\":\"$dossier\",\"birth_date\":\"1990-05-01\",\"municipality\":\"1481\",\"assigned_on\":\"2024-06-01\"}"
 expect "POST /v1/placements (same person, 1481)" 201
 id81="$(json .id)"
 req POST "/v1/placements/$id81/move-in" "$W81" '{"date":"2024-06-02"}'
 expect "POST move-in (1481)" 200
 req POST "/v1/placements/$id/corrections" "$W" '{"field":"birth_date","value":"1990-05-02","reason":"passport"}'
-expect "POST corrections (shared person)" 409 person_shared
+expect "POST corrections (shared person: 1480's own record)" 200
 req POST "/v1/placements/$id/corrections" "$ADMIN" '{"field":"registered_on","value":"2024-07-01","reason":"late report"}'
 expect "POST corrections (overlap with 1481, admin)" 409 placement_overlap
 req POST "/v1/placements/$id/corrections" "$W" '{"field":"registered_on","value":"2024-07-01","reason":"late report"}'
