@@ -17,6 +17,9 @@ Scenarios, each with db_prepared on and off (only off behind the fixture's pgbou
   backend_killed_during_commit   pg_terminate_backend on the daemon's backend while COMMIT sleeps:
                                  504 outcome_unknown, no Retry-After, a message naming the
                                  Idempotency-Key; the repeat with the same key records it once.
+  run_connection_lost            an accrual run's connections ended while one of its journals
+                                 sleeps at COMMIT: 504 outcome_unknown (some municipalities may be
+                                 posted); the repeat with the same key completes the run.
   backend_frozen_during_commit   SIGSTOP on that backend while COMMIT sleeps (a server that stops
                                  answering): the daemon's deadline passes after COMMIT was sent,
                                  so 504 outcome_unknown; after SIGCONT the repeat with the same
@@ -61,10 +64,27 @@ END $$;
 DROP TRIGGER IF EXISTS rb_test_commit_delay ON persons;
 CREATE CONSTRAINT TRIGGER rb_test_commit_delay AFTER INSERT ON persons
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rb_test_commit_delay_fn();
+-- An accrual run's journals sleep at COMMIT while the row 'journal' says so.
+CREATE OR REPLACE FUNCTION rb_test_journal_delay_fn() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+    s float8;
+BEGIN
+    SELECT seconds INTO s FROM rb_test_commit_delay WHERE dossier = 'journal';
+    IF s IS NOT NULL AND s > 0 THEN
+        PERFORM pg_sleep(s);
+    END IF;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS rb_test_journal_delay ON journal;
+CREATE CONSTRAINT TRIGGER rb_test_journal_delay AFTER INSERT ON journal
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rb_test_journal_delay_fn();
 """
 UNHOOK_SQL = """
 DROP TRIGGER IF EXISTS rb_test_commit_delay ON persons;
 DROP FUNCTION IF EXISTS rb_test_commit_delay_fn();
+DROP TRIGGER IF EXISTS rb_test_journal_delay ON journal;
+DROP FUNCTION IF EXISTS rb_test_journal_delay_fn();
 DROP TABLE IF EXISTS rb_test_commit_delay;
 """
 
@@ -285,6 +305,38 @@ def backend_fault(fx, ctx, d, token, kind):
           st2 == 201 and n == 1, f"{st2} {err_code(parsed2)}, {n} placements")
 
 
+def run_connection_lost(fx, ctx, d):
+    """run_connection_lost: an accrual run whose connections are all ended while a municipality's
+    journal sleeps at COMMIT; others may be posted already, so not 503 'retry' but 504
+    outcome_unknown; the repeat with the same key completes the run."""
+    tag = "accrual run_connection_lost"
+    through = psql(fx, "SELECT coalesce(max(through), current_date - 400) FROM accrual_runs "
+                       "WHERE status = 'done';")
+    body = {"through": through}
+    key = f"ou-run-{RUN}"
+    delay(fx, "journal", 10)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", request(
+        ctx, d.port, "POST", "/v1/accruals/run", fx["RB_TOKEN_ADMIN"], body, key)))
+    t.start()
+    pid = sleeping_backend(fx, 15)
+    delay(fx, "journal", 0)
+    check(f"{tag}: a municipality's journal is sleeping at COMMIT", pid is not None)
+    psql(fx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE application_name LIKE 'reimbursed accrual%';")
+    t.join()
+    st, h, parsed, took = out["r"]
+    print(f"# {tag}: {st} {err_code(parsed)} in {took:.2f} s")
+    check(f"{tag}: 504 outcome_unknown without Retry-After",
+          st == 504 and err_code(parsed) == "outcome_unknown" and "retry-after" not in h,
+          f"{st} {err_code(parsed)} retry-after={h.get('retry-after')}")
+    st2, _, parsed2, _ = request(ctx, d.port, "POST", "/v1/accruals/run", fx["RB_TOKEN_ADMIN"],
+                                 body, key)
+    print(f"# {tag}: the repeat with the same key: {st2} {(parsed2 or {}).get('status')}")
+    check(f"{tag}: the repeat with the same key completes the run",
+          st2 == 200 and (parsed2 or {}).get("status") == "done", f"{st2} {parsed2}")
+
+
 def run(binary, fx, ctx, prepared):
     token = fx["RB_TOKEN_W1480"]
     d = Daemon(binary, fx, prepared, 2)
@@ -294,6 +346,9 @@ def run(binary, fx, ctx, prepared):
         backend_fault(fx, ctx, d, token, "kill")
         wait_ready(ctx, d, token)
         backend_fault(fx, ctx, d, token, "freeze")
+        # Behind a transaction pooler an idle client connection outlives its server's end.
+        if prepared and fx.get("RB_PGBOUNCER") != "1":
+            run_connection_lost(fx, ctx, d)
     finally:
         d.stop()
     d = Daemon(binary, fx, prepared, 1)
