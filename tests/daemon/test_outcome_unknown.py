@@ -11,6 +11,8 @@ Scenarios, each with db_prepared on and off (only off behind the fixture's pgbou
                                  before the daemon does, so the answer is 503 + Retry-After and
                                  nothing is written (checked once the sleep would have ended);
                                  a 503 for a row that is committed afterwards is the finding.
+  write_blocked_by_lock          the statement waits for a lock past the deadline: the server's
+                                 timeout ends it (503, nothing written once the lock is gone).
   queued_write_times_out         the pool's one connection is busy, so the write waits in the
                                  queue for most of its deadline; the server's timeout must be
                                  what is left, not the whole request_timeout_s.
@@ -229,6 +231,36 @@ def commit_delayed_past_deadline(fx, ctx, d, token):
           st == 503 and "retry-after" in h and n == 0, f"{st} {err_code(parsed)}, {n} written")
 
 
+def write_blocked_by_lock(fx, ctx, d, token):
+    """The statement itself waits (a lock another session holds past the deadline): the server's
+    statement_timeout ends it; without one (db_prepared off, before the fix) the daemon dropped
+    the connection and the statement went on, and committed once the lock was gone."""
+    tag = f"[db_prepared {d.mode}] write_blocked_by_lock"
+    dossier = f"OU-LOCK-{d.mode}-{RUN}"
+    locker = subprocess.Popen(["psql", "-X", "-q", fx["SU_DB"]], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    try:
+        locker.stdin.write("BEGIN; LOCK TABLE placements IN SHARE MODE;\n")
+        locker.stdin.flush()
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 10 and psql(fx, (
+                "SELECT count(*) FROM pg_locks WHERE relation = 'placements'::regclass "
+                "AND mode = 'ShareLock' AND granted;")) in ("", "0"):
+            time.sleep(0.05)
+        st, h, parsed, took = request(ctx, d.port, "POST", "/v1/placements", token,
+                                      placement(dossier))
+        print(f"# {tag}: {st} {err_code(parsed)} in {took:.2f} s")
+        time.sleep(0.5)
+    finally:
+        locker.communicate("ROLLBACK;\n", timeout=10)
+    time.sleep(1.0)  # a statement the daemon gave up on would now get the lock and commit
+    check(f"{tag}: answered within request_timeout_s + {SLACK_S} s", took <= TIMEOUT_S + SLACK_S,
+          f"{took:.2f} s")
+    n = rule(tag, fx, dossier, st, h, parsed)
+    check(f"{tag}: 503 with Retry-After and nothing written",
+          st == 503 and "retry-after" in h and n == 0, f"{st} {err_code(parsed)}, {n} written")
+
+
 def queued_write_times_out(fx, ctx, d, token):
     """One connection in the pool: a first write holds it (its COMMIT sleeps 1.3 s, within its
     own deadline), a second one waits behind it and then sleeps 1.5 s at COMMIT, longer than the
@@ -343,6 +375,7 @@ def run(binary, fx, ctx, prepared):
     try:
         check(f"[db_prepared {d.mode}] daemon ready", wait_ready(ctx, d, token))
         commit_delayed_past_deadline(fx, ctx, d, token)
+        write_blocked_by_lock(fx, ctx, d, token)
         backend_fault(fx, ctx, d, token, "kill")
         wait_ready(ctx, d, token)
         backend_fault(fx, ctx, d, token, "freeze")
