@@ -193,6 +193,13 @@ static void reply_db_status(struct api_call *c, enum db_status st)
         http_reply_error_retry(r, 503, "database_timeout",
                                "the database did not answer in time; retry", 1);
         break;
+    case DB_UNKNOWN: /* a write's COMMIT went out and no answer came back: no Retry-After */
+        http_reply_error(r, 504, "outcome_unknown",
+                         "the database did not confirm the write in time, so it may or may not "
+                         "have been recorded; repeat the request with the same Idempotency-Key, "
+                         "or look the record up before sending it again",
+                         NULL);
+        break;
     default:
         http_reply_error_retry(r, 503, "database_unavailable", "the database is unavailable; retry",
                                2);
@@ -264,6 +271,14 @@ static const struct db_stmt *asserted_of(struct api *api, const struct db_stmt *
 
 static const char *role_name(enum api_role role);
 
+/* A write goes in its own transaction with the server's timeouts (db_submit_write). */
+static enum db_status submit(struct api_call *c, const struct db_stmt *stmt,
+                             const char *const *params)
+{
+    return c->write ? db_submit_write(c->api->pool, stmt, params, on_db_result, c)
+                    : db_submit(c->api->pool, stmt, params, on_db_result, c);
+}
+
 /* One statement proves the cached client and does the work, in one transaction. */
 static enum db_status submit_asserted(struct api_call *c, const struct db_stmt *stmt,
                                       const char *const *params)
@@ -280,15 +295,15 @@ static enum db_status submit_asserted(struct api_call *c, const struct db_stmt *
     p[n + 2] = role_name(c->client.role);
     p[n + 3] = c->client.scope;
     p[n + 4] = c->auth_cert[0] ? c->auth_cert : NULL;
-    return db_submit(c->api->pool, as, p, on_db_result, c);
+    return submit(c, as, p);
 }
 
 void api_db(struct api_call *c, const struct db_stmt *stmt, const char *const *params,
             void (*cb)(struct api_call *c, const PGresult *res))
 {
     c->db_cb = cb;
-    enum db_status st = c->auth_unproven ? submit_asserted(c, stmt, params)
-                                         : db_submit(c->api->pool, stmt, params, on_db_result, c);
+    enum db_status st =
+        c->auth_unproven ? submit_asserted(c, stmt, params) : submit(c, stmt, params);
     if (st != DB_OK)
         reply_db_status(c, st);
 }
@@ -411,6 +426,7 @@ void api_post(struct api_call *c, const char *op, json_t *args)
     if (key != NULL)
         api_request_hash(c, hash);
     const char *params[6] = {op, c->client.id, c->client.scope, key, key ? hash : NULL, args_text};
+    c->write = strcmp(op, "placement_search") != 0; /* the one POST that only reads */
     api_query(c, &post_stmt, params);
     free(args_text);
 }

@@ -39,6 +39,9 @@ struct api_call {
     char auth_cert[65]; /* the cached client's bound certificate, "" when none */
     int held_status;
     char *held_body; /* a reply waiting for that lookup */
+    /* The statement writes (api_post of a write): it goes through db_submit_write, and a reply
+     * that cannot know whether it committed is 504 outcome_unknown, never "retry". */
+    bool write;
 };
 
 struct api_runs;

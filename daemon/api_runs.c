@@ -80,16 +80,19 @@ static void idem_store(struct api_runs *runs, PGconn *pg)
                          p, NULL, NULL, 0));
 }
 
-/* A run that failed because the database went away is the caller's 503 (retry later), not our
- * 500: the run is convergent, so retrying it is always safe. */
+/* A run that failed because the database went away is not our 500, and not "retry" either:
+ * municipalities it had already posted are committed, so the outcome is unknown (504). The run
+ * is convergent, so repeating it (with the same Idempotency-Key) posts only what is missing. */
 static void run_unavailable_check(struct api_runs *runs, PGconn *pg)
 {
     if (runs->status != 500 || PQstatus(pg) == CONNECTION_OK)
         return;
-    runs->status = 503;
+    runs->status = 504;
     strbuf_reset(&runs->body);
-    strbuf_str(&runs->body, "{\"error\":{\"code\":\"database_unavailable\",\"message\":"
-                            "\"the database went away during the accrual run; retry\"}}");
+    strbuf_str(&runs->body,
+               "{\"error\":{\"code\":\"outcome_unknown\",\"message\":\"the database went away "
+               "during the accrual run, so some municipalities may have been posted; repeat the "
+               "run with the same Idempotency-Key (a run posts only what is missing)\"}}");
 }
 
 static void *run_worker(void *arg)

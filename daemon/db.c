@@ -3,6 +3,7 @@
 #include "db.h"
 
 #include "db_conninfo.h"
+#include "db_write.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -19,7 +20,14 @@
  * not apply to non-blocking connects), and the next attempt starts at the next host. */
 #define CONNECT_MAX_S 5
 
+/* The least a write needs: with less time left it is not sent (or not committed), and the server
+ * is told to give up WRITE_MARGIN_MS before the daemon's deadline. */
+#define WRITE_MIN_MS 100
+#define WRITE_MARGIN_MS 250
+
 enum conn_state { C_DOWN, C_CONNECTING, C_SETUP, C_IDLE, C_BUSY };
+/* How far a write got: W_COMMIT from the moment COMMIT may have reached the server. */
+enum write_stage { W_NONE, W_BODY, W_COMMIT, W_ROLLBACK };
 
 struct db_query {
     struct db_query *next;
@@ -29,6 +37,9 @@ struct db_query {
     db_cb cb;
     void *arg;
     struct timespec deadline;
+    bool write;             /* db_submit_write */
+    enum write_stage stage; /* of a write */
+    PGresult *held;         /* a write's result, handed over once COMMIT succeeded */
 };
 
 struct db_conn {
@@ -68,10 +79,12 @@ struct db_pool {
 static void conn_start(struct db_conn *c);
 static void conn_event(evutil_socket_t fd, short what, void *arg);
 static void pool_dispatch(struct db_pool *pool);
+static void write_send_body(struct db_conn *c, bool named);
+static void write_read(struct db_conn *c);
 
 const char *db_status_name(enum db_status status)
 {
-    static const char *const names[] = {"ok", "unavailable", "busy", "timeout", "error"};
+    static const char *const names[] = {"ok", "unavailable", "busy", "timeout", "error", "unknown"};
     return (unsigned)status < sizeof names / sizeof names[0] ? names[status] : "?";
 }
 
@@ -80,7 +93,15 @@ static void query_free(struct db_query *q)
     for (int i = 0; i < q->nparams; i++)
         free(q->params[i]);
     free(q->params);
+    if (q->held != NULL)
+        PQclear(q->held);
     free(q);
+}
+
+/* A query whose connection is gone: a write whose COMMIT was sent may have committed. */
+static enum db_status query_lost_status(const struct db_query *q)
+{
+    return q->write && q->stage == W_COMMIT ? DB_UNKNOWN : DB_UNAVAILABLE;
 }
 
 /* (Re)registers the connection's socket for `what`; the socket may change while connecting. */
@@ -153,7 +174,7 @@ static void conn_reset(struct db_conn *c, const char *why)
         c->q = NULL;
         pool->errors++;
         if (q->cb != NULL)
-            q->cb(DB_UNAVAILABLE, NULL, q->arg);
+            q->cb(query_lost_status(q), NULL, q->arg);
         query_free(q);
     }
     struct timeval tv = {c->backoff_ms / 1000, (suseconds_t)(c->backoff_ms % 1000) * 1000};
@@ -183,6 +204,21 @@ static void conn_start(struct db_conn *c)
     conn_arm(c, EV_WRITE);
 }
 
+/* After queueing a statement (ok: libpq took it): flush, arming EV_WRITE while bytes remain. */
+static void conn_flush(struct db_conn *c, int ok)
+{
+    if (!ok) {
+        conn_reset(c, "send failed");
+        return;
+    }
+    int f = PQflush(c->pg);
+    if (f < 0) {
+        conn_reset(c, "flush failed");
+        return;
+    }
+    conn_arm(c, f == 1 ? EV_READ | EV_WRITE : EV_READ);
+}
+
 static bool conn_has_prepared(const struct db_conn *c, const struct db_stmt *stmt)
 {
     for (int i = 0; i < c->nprepared; i++)
@@ -201,6 +237,10 @@ static void conn_send(struct db_conn *c)
     int ok;
     bool named = st != NULL && c->pool->use_prepared &&
                  (conn_has_prepared(c, st) || c->nprepared < MAX_PREPARED);
+    if (q->write && (!named || conn_has_prepared(c, st))) {
+        write_send_body(c, named);
+        return;
+    }
     if (st == NULL) {
         ok = PQsendQuery(c->pg, c->pool->setup_sql);
     } else if (!named) {
@@ -211,16 +251,7 @@ static void conn_send(struct db_conn *c)
         ok = PQsendPrepare(c->pg, st->name, st->sql, st->nparams, NULL);
         c->preparing = true;
     }
-    if (!ok) {
-        conn_reset(c, "send failed");
-        return;
-    }
-    int f = PQflush(c->pg);
-    if (f < 0) {
-        conn_reset(c, "flush failed");
-        return;
-    }
-    conn_arm(c, f == 1 ? EV_READ | EV_WRITE : EV_READ);
+    conn_flush(c, ok);
 }
 
 static void conn_setup(struct db_conn *c)
@@ -262,6 +293,13 @@ static void conn_connect_step(struct db_conn *c)
     }
 }
 
+static void log_failed(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    log_error("db: statement failed: %s %s", state ? state : "-", msg ? msg : "-");
+}
+
 /* The statement finished: hand its result to the caller and take the next waiting request. */
 static void conn_complete(struct db_conn *c)
 {
@@ -299,9 +337,7 @@ static void conn_complete(struct db_conn *c)
     c->state = C_IDLE;
     if (!ok) {
         c->pool->errors++;
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-        log_error("db: statement failed: %s %s", state ? state : "-", msg ? msg : "-");
+        log_failed(res);
     }
     q->cb(ok ? DB_OK : DB_ERROR, res, q->arg);
     PQclear(res);
@@ -321,20 +357,17 @@ static void conn_read_results(struct db_conn *c)
             conn_reset(c, "closed");
         return;
     }
+    if (PQpipelineStatus(c->pg) != PQ_PIPELINE_OFF) {
+        write_read(c);
+        return;
+    }
     while (!PQisBusy(c->pg)) {
         PGresult *r = PQgetResult(c->pg);
         if (r == NULL) {
             conn_complete(c);
             return;
         }
-        /* Keep the first error, or else the last result. */
-        if (c->res != NULL && PQresultStatus(c->res) == PGRES_FATAL_ERROR) {
-            PQclear(r);
-        } else {
-            if (c->res != NULL)
-                PQclear(c->res);
-            c->res = r;
-        }
+        db_keep_result(&c->res, r);
     }
     if (PQstatus(c->pg) == CONNECTION_BAD)
         conn_reset(c, "lost during a statement");
@@ -361,22 +394,149 @@ static void conn_event(evutil_socket_t fd, short what, void *arg)
         conn_read_results(c);
 }
 
-static void pool_dispatch(struct db_pool *pool)
+static long ms_left(const struct timespec *deadline)
 {
-    for (int i = 0; i < pool->size && pool->head != NULL; i++) {
-        struct db_conn *c = &pool->conns[i];
-        if (c->state != C_IDLE)
-            continue;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+           (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* The server's timeouts for the rest of a write: what is left of the request's deadline, less a
+ * margin, so that the server ends a slow statement or COMMIT (rolling back) before the daemon
+ * would have to stop waiting without knowing the outcome. */
+static long write_server_ms(const struct db_query *q)
+{
+    return ms_left(&q->deadline) - WRITE_MARGIN_MS;
+}
+
+/* The next waiting request; a write whose time has (almost) run out in the queue is answered
+ * DB_TIMEOUT without being sent: nothing was written. */
+static struct db_query *pool_take(struct db_pool *pool)
+{
+    while (pool->head != NULL) {
         struct db_query *q = pool->head;
         pool->head = q->next;
         if (pool->head == NULL)
             pool->tail = NULL;
         pool->waiting--;
         q->next = NULL;
+        if (!q->write || write_server_ms(q) >= WRITE_MIN_MS)
+            return q;
+        pool->errors++;
+        q->cb(DB_TIMEOUT, NULL, q->arg);
+        query_free(q);
+    }
+    return NULL;
+}
+
+static void pool_dispatch(struct db_pool *pool)
+{
+    for (int i = 0; i < pool->size && pool->head != NULL; i++) {
+        struct db_conn *c = &pool->conns[i];
+        if (c->state != C_IDLE)
+            continue;
+        struct db_query *q = pool_take(pool);
+        if (q == NULL)
+            break;
         c->q = q;
         c->state = C_BUSY;
         conn_send(c);
     }
+}
+
+/* ---- writes (db_write.c): BEGIN, the server's timeouts, the statement; COMMIT after it ---- */
+
+static void write_send_body(struct db_conn *c, bool named)
+{
+    long left = write_server_ms(c->q);
+    c->q->stage = W_BODY;
+    conn_flush(c, db_write_send_body(c->pg, c->q->stmt, (const char *const *)c->q->params, named,
+                                     left > WRITE_MIN_MS / 2 ? left : WRITE_MIN_MS / 2));
+}
+
+/* Ends the open transaction without committing (after an error, or with no time left). */
+static void write_send_rollback(struct db_conn *c)
+{
+    c->q->stage = W_ROLLBACK;
+    conn_flush(c, db_write_send_rollback(c->pg));
+}
+
+/* Hands the write's outcome to the caller, once; the connection may still have to roll back. */
+static void write_answer(struct db_conn *c, enum db_status st, const PGresult *res)
+{
+    struct db_query *q = c->q;
+    if (q->cb == NULL)
+        return;
+    if (st != DB_OK)
+        c->pool->errors++;
+    if (st == DB_ERROR)
+        log_failed(res);
+    q->cb(st, res, q->arg);
+    q->cb = NULL;
+}
+
+/* The statement succeeded: COMMIT, under a statement_timeout of what is left now. From here on a
+ * lost connection or the deadline leaves the outcome unknown. */
+static void write_send_commit(struct db_conn *c)
+{
+    struct db_query *q = c->q;
+    long left = write_server_ms(q);
+    if (left < WRITE_MIN_MS) {
+        write_answer(c, DB_TIMEOUT, NULL); /* COMMIT never sent: nothing is written */
+        write_send_rollback(c);
+        return;
+    }
+    q->stage = W_COMMIT;
+    conn_flush(c, db_write_send_commit(c->pg, left));
+}
+
+static void write_finish(struct db_conn *c)
+{
+    struct db_query *q = c->q;
+    if (!PQexitPipelineMode(c->pg)) {
+        conn_reset(c, "could not leave pipeline mode");
+        return;
+    }
+    c->q = NULL;
+    query_free(q);
+    c->state = C_IDLE;
+    pool_dispatch(c->pool);
+}
+
+/* A batch's sync arrived, so the server answered every part of it. An error it reported (the
+ * connection still up) means the transaction did not commit. */
+static void write_batch_done(struct db_conn *c)
+{
+    struct db_query *q = c->q;
+    PGresult *res = c->res;
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+    c->res = NULL;
+    if (q->stage == W_BODY && ok) {
+        q->held = res;
+        write_send_commit(c);
+        return;
+    }
+    if (q->stage == W_COMMIT && ok && strcmp(PQcmdStatus(res), "COMMIT") == 0)
+        write_answer(c, DB_OK, q->held);
+    else if (q->stage != W_ROLLBACK)
+        write_answer(c, DB_ERROR, res);
+    PQclear(res);
+    if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        write_finish(c);
+    else if (q->stage != W_ROLLBACK)
+        write_send_rollback(c);
+    else
+        conn_reset(c, "could not roll back");
+}
+
+static void write_read(struct db_conn *c)
+{
+    if (db_write_read(c->pg, &c->res))
+        write_batch_done(c);
+    else if (PQstatus(c->pg) == CONNECTION_BAD)
+        conn_reset(c, "lost during a write");
 }
 
 static bool deadline_passed(const struct timespec *d, const struct timespec *now)
@@ -391,9 +551,9 @@ static void conn_expire(struct db_conn *c)
 {
     struct db_query *q = c->q;
     c->q = NULL;
-    if (q != NULL && q->stmt != NULL) {
+    if (q != NULL && q->stmt != NULL && q->cb != NULL) {
         c->pool->errors++;
-        q->cb(DB_TIMEOUT, NULL, q->arg);
+        q->cb(q->write && q->stage == W_COMMIT ? DB_UNKNOWN : DB_TIMEOUT, NULL, q->arg);
     }
     if (q != NULL)
         query_free(q);
@@ -496,7 +656,7 @@ void db_pool_free(struct db_pool *pool)
         struct db_conn *c = &pool->conns[i];
         if (c->q != NULL) {
             if (c->q->cb != NULL)
-                c->q->cb(DB_UNAVAILABLE, NULL, c->q->arg);
+                c->q->cb(query_lost_status(c->q), NULL, c->q->arg);
             query_free(c->q);
         }
         if (c->res != NULL)
@@ -518,8 +678,8 @@ void db_pool_free(struct db_pool *pool)
     free(pool);
 }
 
-enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
-                         const char *const *params, db_cb cb, void *arg)
+static enum db_status submit(struct db_pool *pool, const struct db_stmt *stmt,
+                             const char *const *params, db_cb cb, void *arg, bool write)
 {
     if (!pool_any_up(pool))
         return DB_UNAVAILABLE;
@@ -530,6 +690,7 @@ enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
         return DB_BUSY;
     int nparams = stmt->nparams;
     q->stmt = stmt;
+    q->write = write;
     q->cb = cb;
     q->arg = arg;
     q->params = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof *q->params);
@@ -555,6 +716,18 @@ enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
     pool->waiting++;
     pool_dispatch(pool);
     return DB_OK;
+}
+
+enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
+                         const char *const *params, db_cb cb, void *arg)
+{
+    return submit(pool, stmt, params, cb, arg, false);
+}
+
+enum db_status db_submit_write(struct db_pool *pool, const struct db_stmt *stmt,
+                               const char *const *params, db_cb cb, void *arg)
+{
+    return submit(pool, stmt, params, cb, arg, true);
 }
 
 bool db_pool_ready(const struct db_pool *pool)

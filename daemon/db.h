@@ -13,6 +13,8 @@ enum db_status {
     DB_BUSY,        /* the wait queue is full */
     DB_TIMEOUT,     /* waited longer than the request timeout for a connection */
     DB_ERROR,       /* the statement failed; res holds the error */
+    DB_UNKNOWN,     /* a write's COMMIT was sent and not answered (connection lost, deadline):
+                       it may or may not have committed */
 };
 
 /* res belongs to the pool and is valid only during the call (NULL unless DB_OK or DB_ERROR). */
@@ -41,6 +43,13 @@ void db_pool_free(struct db_pool *pool);
  * not be called and the caller answers at once. */
 enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
                          const char *const *params, db_cb cb, void *arg);
+/* Like db_submit, for a statement that writes: BEGIN, transaction-local statement_timeout and
+ * idle_in_transaction_session_timeout from what is left of the request's deadline, the statement,
+ * and COMMIT only after the statement succeeded (libpq pipeline mode, two round trips). The
+ * callback gets DB_TIMEOUT, DB_UNAVAILABLE or DB_ERROR only when nothing was committed, and
+ * DB_UNKNOWN when COMMIT was sent and its answer never came. */
+enum db_status db_submit_write(struct db_pool *pool, const struct db_stmt *stmt,
+                               const char *const *params, db_cb cb, void *arg);
 bool db_pool_ready(const struct db_pool *pool);
 void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out);
 const char *db_status_name(enum db_status status);

@@ -749,6 +749,12 @@ enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
     return DB_BUSY;
 }
 
+enum db_status db_submit_write(struct db_pool *pool, const struct db_stmt *stmt,
+                               const char *const *params, db_cb cb, void *arg)
+{
+    return db_submit(pool, stmt, params, cb, arg);
+}
+
 bool db_pool_ready(const struct db_pool *pool)
 {
     (void)pool;
