@@ -117,7 +117,7 @@ if [[ -n "$pglog" ]]; then
     # last line with a prefix).
     awk -v hits="$TMP/hits" '
         BEGIN { while ((getline l < hits) > 0) { split(l, a, ":"); want[a[1]] = 1 } }
-        /^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+ [A-Z]+ \[[0-9]+\]/ {
+        /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:.]+ [A-Z]+ \[[0-9]+\]/ {
             app = "server"
             if (match($0, / app=[^ ]* /)) app = substr($0, RSTART + 5, RLENGTH - 6)
             if (match($0, /\] [^@ ]+@/)) user = substr($0, RSTART + 2, RLENGTH - 3); else user = "-"
