@@ -49,7 +49,8 @@ struct route {
     enum evhttp_cmd_type method;
     const char *pattern; /* segments; "{id}" matches one segment */
     enum api_role min_role;
-    bool persons; /* shows persons: not for read clients of all municipalities */
+    bool persons;  /* shows persons: not for read clients of all municipalities */
+    bool national; /* changes money for every municipality: scope "*" only */
     void (*fn)(struct api_call *c);
 };
 
@@ -59,30 +60,34 @@ static void metrics(struct api_call *c);
 static void openapi(struct api_call *c);
 
 static const struct route routes[] = {
-    {EVHTTP_REQ_GET, "/healthz", ROLE_NONE, false, health},
-    {EVHTTP_REQ_GET, "/readyz", ROLE_NONE, false, ready},
-    {EVHTTP_REQ_GET, "/metrics", ROLE_NONE, false, metrics},
-    {EVHTTP_REQ_GET, "/v1/openapi.json", ROLE_NONE, false, openapi},
-    {EVHTTP_REQ_POST, "/v1/placements", ROLE_WRITE, true, api_placement_create},
-    {EVHTTP_REQ_GET, "/v1/placements", ROLE_READ, true, api_placement_list},
-    {EVHTTP_REQ_POST, "/v1/placements/search", ROLE_READ, true, api_placement_search},
-    {EVHTTP_REQ_GET, "/v1/placements/{id}", ROLE_READ, true, api_placement_get},
-    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-in", ROLE_WRITE, true, api_placement_move_in},
-    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-out", ROLE_WRITE, true, api_placement_move_out},
-    {EVHTTP_REQ_POST, "/v1/placements/{id}/corrections", ROLE_WRITE, true, api_placement_correct},
-    {EVHTTP_REQ_GET, "/v1/placements/{id}/accruals", ROLE_READ, true, api_placement_accruals},
-    {EVHTTP_REQ_GET, "/v1/rates", ROLE_READ, false, api_rates_list},
-    {EVHTTP_REQ_POST, "/v1/rates", ROLE_ADMIN, false, api_rate_create},
-    {EVHTTP_REQ_POST, "/v1/allocations", ROLE_WRITE, false, api_allocation_create},
-    {EVHTTP_REQ_GET, "/v1/allocations", ROLE_READ, false, api_allocations_list},
-    {EVHTTP_REQ_POST, "/v1/accruals/run", ROLE_ADMIN, false, api_run_start},
-    {EVHTTP_REQ_GET, "/v1/accruals/runs/{id}", ROLE_READ, false, api_run_get},
-    {EVHTTP_REQ_GET, "/v1/ledger/entries", ROLE_READ, true, api_ledger_entries},
-    {EVHTTP_REQ_GET, "/v1/municipalities/{id}/balance", ROLE_READ, false, api_balance},
-    {EVHTTP_REQ_POST, "/v1/payments", ROLE_WRITE, false, api_payment_create},
-    {EVHTTP_REQ_POST, "/v1/payments/import", ROLE_WRITE, false, api_payment_import},
-    {EVHTTP_REQ_GET, "/v1/reports/reconciliation", ROLE_READ, true, api_reconciliation},
-    {EVHTTP_REQ_GET, "/v1/exports/sie", ROLE_READ, true, api_export_sie},
+    {EVHTTP_REQ_GET, "/healthz", ROLE_NONE, false, false, health},
+    {EVHTTP_REQ_GET, "/readyz", ROLE_NONE, false, false, ready},
+    {EVHTTP_REQ_GET, "/metrics", ROLE_NONE, false, false, metrics},
+    {EVHTTP_REQ_GET, "/v1/openapi.json", ROLE_NONE, false, false, openapi},
+    {EVHTTP_REQ_POST, "/v1/placements", ROLE_WRITE, true, false, api_placement_create},
+    {EVHTTP_REQ_GET, "/v1/placements", ROLE_READ, true, false, api_placement_list},
+    {EVHTTP_REQ_POST, "/v1/placements/search", ROLE_READ, true, false, api_placement_search},
+    {EVHTTP_REQ_GET, "/v1/placements/{id}", ROLE_READ, true, false, api_placement_get},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-in", ROLE_WRITE, true, false,
+     api_placement_move_in},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-out", ROLE_WRITE, true, false,
+     api_placement_move_out},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/corrections", ROLE_WRITE, true, false,
+     api_placement_correct},
+    {EVHTTP_REQ_GET, "/v1/placements/{id}/accruals", ROLE_READ, true, false,
+     api_placement_accruals},
+    {EVHTTP_REQ_GET, "/v1/rates", ROLE_READ, false, false, api_rates_list},
+    {EVHTTP_REQ_POST, "/v1/rates", ROLE_ADMIN, false, true, api_rate_create},
+    {EVHTTP_REQ_POST, "/v1/allocations", ROLE_WRITE, false, false, api_allocation_create},
+    {EVHTTP_REQ_GET, "/v1/allocations", ROLE_READ, false, false, api_allocations_list},
+    {EVHTTP_REQ_POST, "/v1/accruals/run", ROLE_ADMIN, false, true, api_run_start},
+    {EVHTTP_REQ_GET, "/v1/accruals/runs/{id}", ROLE_READ, false, false, api_run_get},
+    {EVHTTP_REQ_GET, "/v1/ledger/entries", ROLE_READ, true, false, api_ledger_entries},
+    {EVHTTP_REQ_GET, "/v1/municipalities/{id}/balance", ROLE_READ, false, false, api_balance},
+    {EVHTTP_REQ_POST, "/v1/payments", ROLE_WRITE, false, false, api_payment_create},
+    {EVHTTP_REQ_POST, "/v1/payments/import", ROLE_WRITE, false, false, api_payment_import},
+    {EVHTTP_REQ_GET, "/v1/reports/reconciliation", ROLE_READ, true, false, api_reconciliation},
+    {EVHTTP_REQ_GET, "/v1/exports/sie", ROLE_READ, true, false, api_export_sie},
 };
 
 static const struct db_stmt auth_stmt = {
@@ -558,6 +563,12 @@ static void authorize_and_run(struct api_call *c)
     if (rt->persons && c->client.role == ROLE_READ && api_client_all_scope(&c->client)) {
         api_reply_error(c, 403, "forbidden",
                         "clients reading every municipality see totals, not persons", NULL);
+        return;
+    }
+    if (rt->national && !api_client_all_scope(&c->client)) {
+        api_reply_error(c, 403, "forbidden",
+                        "this changes money for every municipality and needs national scope ('*')",
+                        NULL);
         return;
     }
     if (http_req_method(c->r) == EVHTTP_REQ_POST) {
