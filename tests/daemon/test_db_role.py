@@ -231,6 +231,22 @@ def main():
                 stop(proc)
         finally:
             late.close()
+        # ... and a good role then serves.
+        late = LateSocket()
+        try:
+            rc, out, port, proc = run_daemon("late-plain", late.conninfo("rb_t_plain"), timeout=2)
+            check("role_checked_late: a plain member starts without a database", rc is None, out)
+            if rc is None:
+                st = wait_status(port, "/v1/rates", 503, FX["RB_TOKEN_W1480"])
+                check("role_checked_late: 503 before the database answers", st == 503, st)
+                late.open()
+                st = wait_status(port, "/readyz", 200)
+                check("role_checked_late: ready once the role is checked", st == 200, st)
+                st = wait_status(port, "/v1/rates", 200, FX["RB_TOKEN_W1480"])
+                check("role_checked_late: and serves through the database", st == 200, st)
+                check("role_checked_late: that daemon exits 0", stop(proc) == 0)
+        finally:
+            late.close()
     finally:
         cleanup()
     return summary()
