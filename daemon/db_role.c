@@ -4,8 +4,6 @@
 #include "db_role.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* Roles the current one is, inherits from, or may SET ROLE to ('MEMBER'): a role that can become
  * a superuser or a table's owner is as dangerous as being one. Tables: every relation outside
@@ -49,24 +47,5 @@ enum db_role_verdict db_role_check(PGconn *pg, char *err, size_t errlen)
     PGresult *res = PQexec(pg, db_role_check_sql);
     enum db_role_verdict v = db_role_judge(res, err, errlen);
     PQclear(res);
-    return v;
-}
-
-enum db_role_verdict db_role_check_conninfo(const char *conninfo, char *err, size_t errlen)
-{
-    const char *keys[] = {"dbname", "connect_timeout", NULL};
-    const char *vals[] = {conninfo, "5", NULL};
-    PGconn *pg = strstr(conninfo, "connect_timeout") != NULL ? PQconnectdb(conninfo)
-                                                             : PQconnectdbParams(keys, vals, 1);
-    enum db_role_verdict v = DB_ROLE_UNKNOWN;
-    if (PQstatus(pg) != CONNECTION_OK) {
-        size_t n = (size_t)snprintf(err, errlen, "cannot connect to check the database role: %s",
-                                    PQerrorMessage(pg));
-        if (n > 0 && n < errlen && err[n - 1] == '\n')
-            err[n - 1] = '\0';
-    } else {
-        v = db_role_check(pg, err, errlen);
-    }
-    PQfinish(pg);
     return v;
 }

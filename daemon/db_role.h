@@ -20,7 +20,5 @@ enum db_role_verdict db_role_judge(const PGresult *res, char *err, size_t errlen
  * superuser, has no BYPASSRLS, owns no table of the schema, and cannot become (SET ROLE) or
  * inherit from a role that is or does any of these. */
 enum db_role_verdict db_role_check(PGconn *pg, char *err, size_t errlen);
-/* Connects with conninfo (connect_timeout 5 s unless it names one), checks, disconnects. */
-enum db_role_verdict db_role_check_conninfo(const char *conninfo, char *err, size_t errlen);
 
 #endif

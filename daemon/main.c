@@ -34,7 +34,8 @@ struct daemon {
     struct event *sigterm, *sigint, *sighup, *drain, *watchdog, *role_tick;
     struct timespec drain_started;
     bool draining;
-    bool role_pending; /* the deferred role check is in the pool */
+    bool role_pending; /* the role check is in the pool */
+    bool role_warned;
     int exit_code;
 };
 
@@ -170,13 +171,15 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     notify_ready("serving; configuration reloaded");
 }
 
+/* The answer to the role check: a good role opens the api, a bad one stops the daemon (exit 1,
+ * the reason in the log), no answer yet means the next tick asks again. */
 static void on_role_checked(enum db_status st, const PGresult *res, void *arg)
 {
     struct daemon *d = arg;
     char err[512];
     d->role_pending = false;
     if (st != DB_OK && st != DB_ERROR)
-        return; /* no database yet: the next tick tries again */
+        return;
     enum db_role_verdict v = db_role_judge(res, err, sizeof err);
     if (v == DB_ROLE_OK) {
         log_info("database role checked: row-level security applies to it");
@@ -186,11 +189,12 @@ static void on_role_checked(enum db_status st, const PGresult *res, void *arg)
         log_error("%s; stopping", err);
         d->exit_code = 1;
         event_base_loopexit(d->base, NULL);
+    } else if (v == DB_ROLE_UNKNOWN && !d->role_warned) {
+        log_warn("%s; trying again", err);
+        d->role_warned = true;
     }
 }
 
-/* The database was unreachable at start-up: the role is checked through the pool once it
- * answers, and until then the api serves nothing that needs the database. */
 static void role_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct daemon *d = arg;
@@ -200,20 +204,12 @@ static void role_tick(evutil_socket_t fd, short what, void *arg)
         d->role_pending = db_submit(d->pool, &role_stmt, NULL, on_role_checked, d) == DB_OK;
 }
 
-/* A role that bypasses row-level security stops the start (exit 1, the reason on stderr); one
- * that cannot be checked yet is checked later (role_tick). */
-static bool role_check_at_start(struct daemon *d, const char *conninfo)
+/* The role is checked through the pool, as the first statement once a connection is up (one
+ * statement, so through a transaction pooler too, and no start-up delay when a host hangs);
+ * until it passes, the api answers 503 to everything that needs the database. */
+static bool role_check_start(struct daemon *d)
 {
-    char err[512];
-    enum db_role_verdict v = db_role_check_conninfo(conninfo, err, sizeof err);
-    if (v == DB_ROLE_BYPASSES) {
-        log_error("%s", err);
-        return false;
-    }
-    if (v == DB_ROLE_OK)
-        return true;
-    log_warn("%s; the role is checked once the database answers, nothing is served before", err);
-    struct timeval every = {1, 0};
+    struct timeval every = {0, 200000};
     d->role_tick = event_new(d->base, -1, EV_PERSIST, role_tick, d);
     if (d->role_tick == NULL || event_add(d->role_tick, &every) != 0)
         return false;
@@ -332,9 +328,8 @@ int main(int argc, char **argv)
         log_error("cannot set up the database pool");
         goto fail;
     }
-    bool role_ok = role_check_at_start(&d, conninfo);
     free(conninfo);
-    if (!role_ok)
+    if (!role_check_start(&d))
         goto fail;
     d.http = http_server_new(d.base, &d.cfg, api_handle, d.api, err, sizeof err);
     if (d.http == NULL) {

@@ -430,6 +430,21 @@ def main():
             st, raw = api.call(M, p, T["RSTAR"], body, ctype)
             case(route, klass, "read (*)", {200, 403}, st, raw, "RSTAR", sent)
 
+    # ---- national_scope_in_database: the database refuses a rate row from a scoped client too
+    with open(conf) as f:
+        app_db = next(ln for ln in f if re.match(r"\s*db\s*=", ln)).split("=", 1)[1].strip()
+    a1480_id = subprocess.run(psql + ["-c", "SELECT id FROM clients WHERE name = 't-a1480'"],
+                              capture_output=True, text=True, check=True, env=pgenv).stdout.strip()
+    args = json.dumps({"code": "DAY_ADULT", "valid_from": "2099-11-01", "amount_ore": 1})
+    out = subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", app_db, "-v",
+                          f"args={args}", "-v", f"client={a1480_id}"],
+                         input="SELECT status, body FROM api.post('rate_create', :'client', "
+                               "'1480', NULL, NULL, :'args')\n",
+                         capture_output=True, text=True)
+    check("national_scope_in_database: api.post('rate_create') for scope 1480 is 403 forbidden",
+          out.returncode == 0 and out.stdout.startswith("403|") and "forbidden" in out.stdout,
+          f"exit {out.returncode}: {out.stdout.strip()[:160]} {out.stderr.strip()[:160]}")
+
     # ---- no other municipality's data in any body
     rows = subprocess.run(psql + ["-c", "SELECT per.dossier_number, string_agg(DISTINCT "
                                   "p.municipality::text, ',') FROM persons per JOIN placements p "
