@@ -372,8 +372,11 @@ def test_mtls():
     up = False
     for _ in range(100):
         try:
-            up = https(crt, d.port, "GET", "/healthz", client=bound)[0] == 200
-            break
+            # /readyz: serving through the database (its role checked), not only listening
+            up = https(crt, d.port, "GET", "/readyz", client=bound)[0] == 200
+            if up:
+                break
+            time.sleep(0.1)
         except OSError:
             time.sleep(0.1)
     check("mtls daemon ready", up)
