@@ -5,6 +5,8 @@ hard-coded list), against the fixture's daemon over real HTTPS (DESIGN.md sectio
   missing / malformed / revoked token           -> 401
   a read token on a write route                  -> 403   (R1480 and RSTAR)
   a write token on an admin-only route           -> 403   (W1480 and W1481)
+  a write token of every municipality (WSTAR) on an admin-only route -> 403; past the checks
+      on every write route
   a municipality-scoped admin (A1480) on a national route (`x-scope: national`) -> 403
       `forbidden`, "national scope" in the message; on every other route it is an owner of 1480
       (past the checks on its own, 404/403 on 1481's objects and creates)
@@ -160,7 +162,8 @@ def main():
     with open(spec_path) as f:
         spec = yaml.safe_load(f)
     api = Api(fx["RB_URL"], fx["RB_CA"])
-    T = {k: fx[f"RB_TOKEN_{k}"] for k in ("ADMIN", "W1480", "W1481", "R1480", "RSTAR", "A1480")}
+    T = {k: fx[f"RB_TOKEN_{k}"] for k in ("ADMIN", "W1480", "W1481", "R1480", "RSTAR", "A1480",
+                                          "WSTAR")}
     conf = fx["RB_CONF"]
     random.seed(os.getpid() ^ int(time.time()))
 
@@ -351,6 +354,8 @@ def main():
             p81, body81, ctype81, _ = build(path, method, op, "1481")
             st, raw = api.call(M, p81, T["W1481"], body81, ctype81)
             case(route, klass, "write token (1481) on admin route", 403, st, raw)
+            st, raw = api.call(M, p, T["WSTAR"], body, ctype)
+            case(route, klass, "write token (*) on admin route", 403, st, raw)
             # Positive control: the admin gets past the checks (an invalid body: nothing is made).
             pi, bi, ci, _ = build(path, method, op, "1480", body_mode="invalid")
             st, raw = api.call(M, pi, T["ADMIN"], bi, ci)
@@ -406,6 +411,8 @@ def main():
             case(route, klass, "owner (write), invalid body: past auth", past_auth, st, raw)
             st, raw = api.call(M, pi, T["A1480"], bi, ci)
             case(route, klass, "admin (1480), invalid body: past auth", past_auth, st, raw)
+            st, raw = api.call(M, pi, T["WSTAR"], bi, ci)
+            case(route, klass, "write (*), invalid body: past auth", past_auth, st, raw)
         else:
             p, body, ctype, sent = build(path, method, op, "1480")
             st, raw = api.call(M, p, T["R1480"], body, ctype)
