@@ -10,7 +10,6 @@
 #include "auth_cache.h"
 #include "ledger_sie.h"
 #include "log.h"
-#include "metrics.h"
 #include "openapi.h"
 #include "strbuf.h"
 #include "civil_date.h"
@@ -43,46 +42,50 @@ struct api {
     struct auth_cache *auth;
     struct asserted_stmt asserted[ASSERTED_MAX];
     size_t nasserted;
+    bool role_unchecked; /* the database role is not known to be bound by row-level security */
 };
 
 struct route {
     enum evhttp_cmd_type method;
     const char *pattern; /* segments; "{id}" matches one segment */
     enum api_role min_role;
-    bool persons; /* shows persons: not for read clients of all municipalities */
+    bool persons;  /* shows persons: not for read clients of all municipalities */
+    bool national; /* changes money for every municipality: scope "*" only */
     void (*fn)(struct api_call *c);
 };
 
 static void health(struct api_call *c);
 static void ready(struct api_call *c);
-static void metrics(struct api_call *c);
 static void openapi(struct api_call *c);
 
 static const struct route routes[] = {
-    {EVHTTP_REQ_GET, "/healthz", ROLE_NONE, false, health},
-    {EVHTTP_REQ_GET, "/readyz", ROLE_NONE, false, ready},
-    {EVHTTP_REQ_GET, "/metrics", ROLE_NONE, false, metrics},
-    {EVHTTP_REQ_GET, "/v1/openapi.json", ROLE_NONE, false, openapi},
-    {EVHTTP_REQ_POST, "/v1/placements", ROLE_WRITE, true, api_placement_create},
-    {EVHTTP_REQ_GET, "/v1/placements", ROLE_READ, true, api_placement_list},
-    {EVHTTP_REQ_POST, "/v1/placements/search", ROLE_READ, true, api_placement_search},
-    {EVHTTP_REQ_GET, "/v1/placements/{id}", ROLE_READ, true, api_placement_get},
-    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-in", ROLE_WRITE, true, api_placement_move_in},
-    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-out", ROLE_WRITE, true, api_placement_move_out},
-    {EVHTTP_REQ_POST, "/v1/placements/{id}/corrections", ROLE_WRITE, true, api_placement_correct},
-    {EVHTTP_REQ_GET, "/v1/placements/{id}/accruals", ROLE_READ, true, api_placement_accruals},
-    {EVHTTP_REQ_GET, "/v1/rates", ROLE_READ, false, api_rates_list},
-    {EVHTTP_REQ_POST, "/v1/rates", ROLE_ADMIN, false, api_rate_create},
-    {EVHTTP_REQ_POST, "/v1/allocations", ROLE_WRITE, false, api_allocation_create},
-    {EVHTTP_REQ_GET, "/v1/allocations", ROLE_READ, false, api_allocations_list},
-    {EVHTTP_REQ_POST, "/v1/accruals/run", ROLE_ADMIN, false, api_run_start},
-    {EVHTTP_REQ_GET, "/v1/accruals/runs/{id}", ROLE_READ, false, api_run_get},
-    {EVHTTP_REQ_GET, "/v1/ledger/entries", ROLE_READ, true, api_ledger_entries},
-    {EVHTTP_REQ_GET, "/v1/municipalities/{id}/balance", ROLE_READ, false, api_balance},
-    {EVHTTP_REQ_POST, "/v1/payments", ROLE_WRITE, false, api_payment_create},
-    {EVHTTP_REQ_POST, "/v1/payments/import", ROLE_WRITE, false, api_payment_import},
-    {EVHTTP_REQ_GET, "/v1/reports/reconciliation", ROLE_READ, true, api_reconciliation},
-    {EVHTTP_REQ_GET, "/v1/exports/sie", ROLE_READ, true, api_export_sie},
+    {EVHTTP_REQ_GET, "/healthz", ROLE_NONE, false, false, health},
+    {EVHTTP_REQ_GET, "/readyz", ROLE_NONE, false, false, ready},
+    {EVHTTP_REQ_GET, "/v1/openapi.json", ROLE_NONE, false, false, openapi},
+    {EVHTTP_REQ_POST, "/v1/placements", ROLE_WRITE, true, false, api_placement_create},
+    {EVHTTP_REQ_GET, "/v1/placements", ROLE_READ, true, false, api_placement_list},
+    {EVHTTP_REQ_POST, "/v1/placements/search", ROLE_READ, true, false, api_placement_search},
+    {EVHTTP_REQ_GET, "/v1/placements/{id}", ROLE_READ, true, false, api_placement_get},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-in", ROLE_WRITE, true, false,
+     api_placement_move_in},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/move-out", ROLE_WRITE, true, false,
+     api_placement_move_out},
+    {EVHTTP_REQ_POST, "/v1/placements/{id}/corrections", ROLE_WRITE, true, false,
+     api_placement_correct},
+    {EVHTTP_REQ_GET, "/v1/placements/{id}/accruals", ROLE_READ, true, false,
+     api_placement_accruals},
+    {EVHTTP_REQ_GET, "/v1/rates", ROLE_READ, false, false, api_rates_list},
+    {EVHTTP_REQ_POST, "/v1/rates", ROLE_ADMIN, false, true, api_rate_create},
+    {EVHTTP_REQ_POST, "/v1/allocations", ROLE_WRITE, false, false, api_allocation_create},
+    {EVHTTP_REQ_GET, "/v1/allocations", ROLE_READ, false, false, api_allocations_list},
+    {EVHTTP_REQ_POST, "/v1/accruals/run", ROLE_ADMIN, false, true, api_run_start},
+    {EVHTTP_REQ_GET, "/v1/accruals/runs/{id}", ROLE_READ, false, false, api_run_get},
+    {EVHTTP_REQ_GET, "/v1/ledger/entries", ROLE_READ, true, false, api_ledger_entries},
+    {EVHTTP_REQ_GET, "/v1/municipalities/{id}/balance", ROLE_READ, false, false, api_balance},
+    {EVHTTP_REQ_POST, "/v1/payments", ROLE_WRITE, false, false, api_payment_create},
+    {EVHTTP_REQ_POST, "/v1/payments/import", ROLE_WRITE, false, false, api_payment_import},
+    {EVHTTP_REQ_GET, "/v1/reports/reconciliation", ROLE_READ, true, false, api_reconciliation},
+    {EVHTTP_REQ_GET, "/v1/exports/sie", ROLE_READ, true, false, api_export_sie},
 };
 
 static const struct db_stmt auth_stmt = {
@@ -138,6 +141,11 @@ void api_chart(const struct api *api, struct ledger_chart *out)
 void api_set_http(struct api *api, struct http_server *http)
 {
     api->http = http;
+}
+
+void api_set_role_checked(struct api *api, bool checked)
+{
+    api->role_unchecked = !checked;
 }
 
 bool api_client_all_scope(const struct api_client *c)
@@ -467,51 +475,9 @@ static void on_ready(enum db_status st, const PGresult *res, void *arg)
 /* Ready means a statement goes through: behind a pooler an open connection proves nothing. */
 static void ready(struct api_call *c)
 {
-    if (!db_pool_ready(c->api->pool) ||
+    if (c->api->role_unchecked || !db_pool_ready(c->api->pool) ||
         db_submit(c->api->pool, &ready_stmt, NULL, on_ready, c) != DB_OK)
         ready_reply(c, false);
-}
-
-static const struct db_stmt nightly_stmt = {
-    "rb_nightly",
-    "SELECT extract(epoch FROM max(finished_at))::float8 FROM accrual_runs WHERE status = 'done'",
-    0};
-
-static void metrics_reply(struct api_call *c, double nightly)
-{
-    struct db_pool_stats ps;
-    struct strbuf out = {0};
-    db_pool_stats(c->api->pool, &ps);
-    struct metrics_gauges g = {ps.busy,
-                               ps.idle,
-                               ps.down,
-                               ps.waiting,
-                               ps.errors,
-                               c->api->http ? http_server_open_connections(c->api->http) : 0,
-                               db_pool_ready(c->api->pool),
-                               nightly};
-    metrics_render(&out, &g);
-    struct http_req *r = c->r;
-    call_finish(c);
-    if (out.oom)
-        http_reply_error_retry(r, 503, "overloaded", "out of memory", 1);
-    else
-        http_reply_typed(r, 200, "text/plain; version=0.0.4; charset=utf-8", strbuf_cstr(&out),
-                         out.len);
-    strbuf_free(&out);
-}
-
-static void on_nightly(enum db_status st, const PGresult *res, void *arg)
-{
-    bool known = st == DB_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
-    metrics_reply(arg, known ? strtod(PQgetvalue(res, 0, 0), NULL) : -1);
-}
-
-/* Scrapes never fail for want of the database: without it the nightly gauge is left out. */
-static void metrics(struct api_call *c)
-{
-    if (db_submit(c->api->pool, &nightly_stmt, NULL, on_nightly, c) != DB_OK)
-        metrics_reply(c, -1);
 }
 
 /* Matches path against pattern segment by segment; "{id}" captures one segment. */
@@ -574,6 +540,12 @@ static void authorize_and_run(struct api_call *c)
     if (rt->persons && c->client.role == ROLE_READ && api_client_all_scope(&c->client)) {
         api_reply_error(c, 403, "forbidden",
                         "clients reading every municipality see totals, not persons", NULL);
+        return;
+    }
+    if (rt->national && !api_client_all_scope(&c->client)) {
+        api_reply_error(c, 403, "forbidden",
+                        "this changes money for every municipality and needs national scope ('*')",
+                        NULL);
         return;
     }
     if (http_req_method(c->r) == EVHTTP_REQ_POST) {
@@ -778,6 +750,8 @@ void api_handle(struct http_req *r, void *arg)
         http_req_set_route(r, c->route);
         if (routes[i].min_role == ROLE_NONE)
             routes[i].fn(c);
+        else if (api->role_unchecked)
+            reply_db_status(c, DB_UNAVAILABLE); /* nothing may reach the database before */
         else
             authenticate(c);
         return;

@@ -51,6 +51,9 @@ struct api *api_new(struct event_base *base, struct db_pool *pool, const struct 
 struct api_runs *api_runs_of(struct api *api);
 /* The server the api answers for (for limits and TLS facts such as client certificates). */
 void api_set_http(struct api *api, struct http_server *http);
+/* Until the database role is checked (main.c, db_role.h), every request that needs the database
+ * is answered 503 and /readyz is not ready. Checked by default. */
+void api_set_role_checked(struct api *api, bool checked);
 /* The chart of accounts for SIE exports: defaults with the sie_chart key's overrides. */
 struct ledger_chart;
 void api_chart(const struct api *api, struct ledger_chart *out);

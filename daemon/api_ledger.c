@@ -85,8 +85,11 @@ void api_allocation_create(struct api_call *c)
         api_reply_jc(c, &err);
         return;
     }
-    if (!api_may_write(c, muni)) {
+    if (!api_client_all_scope(&c->client) && strcmp(muni, c->client.scope) != 0) {
         json_decref(body);
+        api_reply_error(c, 403, "forbidden",
+                        "an allocation for another municipality needs national scope ('*')",
+                        "municipality");
         return;
     }
     api_post(c, "allocation_create", body);

@@ -4,6 +4,7 @@
 
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL };
+enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL, K_ADDR_PORT };
 
 struct key {
     const char *name;
@@ -41,6 +42,7 @@ static const struct key keys[] = {
     {"request_read_timeout_s", K_INT, OFF(request_read_timeout_s), 1, 3600},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
     {"sie_chart", K_STRING, OFF(sie_chart), 0, 0},
+    {"metrics_listen", K_ADDR_PORT, OFF(metrics_listen), 0, 0},
 };
 
 void config_defaults(struct rb_config *cfg)
@@ -59,6 +61,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->idle_timeout_s = 30;
     cfg->request_read_timeout_s = 10;
     cfg->log_level = LOG_LEVEL_INFO;
+    cfg->metrics_listen = strdup("127.0.0.1:9187");
 }
 
 void config_free(struct rb_config *cfg)
@@ -70,6 +73,7 @@ void config_free(struct rb_config *cfg)
     free(cfg->db);
     free(cfg->db_admin);
     free(cfg->sie_chart);
+    free(cfg->metrics_listen);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -100,6 +104,31 @@ static const struct key *find_key(const char *name)
         if (strcmp(keys[i].name, name) == 0)
             return &keys[i];
     return NULL;
+}
+
+bool config_addr_port(const char *spec, char *addr, size_t addrlen, int *port)
+{
+    const char *colon = strrchr(spec, ':');
+    const char *a = spec, *end = colon;
+    unsigned char bin[sizeof(struct in6_addr)];
+    long n;
+    if (colon == NULL || !parse_number(colon + 1, 1, 65535, &n))
+        return false;
+    if (*spec == '[') {
+        if (end == spec || end[-1] != ']')
+            return false;
+        a = spec + 1;
+        end--;
+    }
+    size_t len = (size_t)(end - a);
+    if (len == 0 || len >= addrlen)
+        return false;
+    memcpy(addr, a, len);
+    addr[len] = '\0';
+    if (inet_pton(*spec == '[' ? AF_INET6 : AF_INET, addr, bin) != 1)
+        return false;
+    *port = (int)n;
+    return true;
 }
 
 /* Stores one value; returns a static description of what is wrong, or NULL. */
@@ -138,6 +167,16 @@ static const char *set_value(struct rb_config *cfg, const struct key *k, const c
         else
             return "must be on or off";
         return NULL;
+    case K_ADDR_PORT: {
+        char addr[64];
+        int port;
+        char **slot = (char **)(void *)field;
+        if (strcmp(v, "off") != 0 && !config_addr_port(v, addr, sizeof addr, &port))
+            return "must be off or a numeric ADDRESS:PORT, e.g. 127.0.0.1:9187 or [::1]:9187";
+        free(*slot);
+        *slot = strdup(v);
+        return *slot ? NULL : "out of memory";
+    }
     case K_LEVEL:
         if (!log_level_parse(v, &level))
             return "must be one of error, warn, info, debug";

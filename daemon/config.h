@@ -26,6 +26,7 @@ struct rb_config {
     int request_read_timeout_s; /* a started request must arrive whole within this */
     int log_level;              /* enum log_level */
     char *sie_chart;            /* overrides of the SIE chart of accounts, "name=number,..." */
+    char *metrics_listen;       /* "ADDRESS:PORT" of the plain-HTTP /metrics listener, or "off" */
 };
 
 void config_defaults(struct rb_config *cfg);
@@ -34,5 +35,8 @@ bool config_parse(const char *name, const char *text, struct rb_config *cfg, cha
                   size_t errlen);
 bool config_load(const char *path, struct rb_config *cfg, char *err, size_t errlen);
 void config_free(struct rb_config *cfg);
+/* Splits "ADDRESS:PORT" ("[v6]:PORT" for IPv6) with a numeric address into addr and port;
+ * false when it is not one. "off" is not an address: check for it first. */
+bool config_addr_port(const char *spec, char *addr, size_t addrlen, int *port);
 
 #endif

@@ -3,9 +3,11 @@
 #include "config.h"
 #include "db.h"
 #include "db_conninfo.h"
+#include "db_role.h"
 #include "http.h"
 #include "ledger_sie.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "notify.h"
 
 #include <event2/event.h>
@@ -27,11 +29,17 @@ struct daemon {
     struct db_pool *pool;
     struct api *api;
     struct http_server *http;
+    struct metrics_server *metrics;
     const char *path;
-    struct event *sigterm, *sigint, *sighup, *drain, *watchdog;
+    struct event *sigterm, *sigint, *sighup, *drain, *watchdog, *role_tick;
     struct timespec drain_started;
     bool draining;
+    bool role_pending; /* the role check is in the pool */
+    bool role_warned;
+    int exit_code;
 };
+
+static const struct db_stmt role_stmt = {"rb_role_check", db_role_check_sql, 0};
 
 static void usage(FILE *f)
 {
@@ -114,15 +122,19 @@ static void keep_restart_keys(struct rb_config *running, struct rb_config *next)
     if (str_differs(running->listen, next->listen) || running->port != next->port ||
         str_differs(running->db, next->db) || running->db_pool_size != next->db_pool_size ||
         running->db_queue_max != next->db_queue_max || running->db_prepared != next->db_prepared ||
-        running->request_timeout_s != next->request_timeout_s)
-        log_warn("reload: listen, port, db, db_pool_size, db_queue_max, db_prepared and "
-                 "request_timeout_s take effect at the next restart");
+        running->request_timeout_s != next->request_timeout_s ||
+        str_differs(running->metrics_listen, next->metrics_listen))
+        log_warn("reload: listen, port, db, db_pool_size, db_queue_max, db_prepared, "
+                 "request_timeout_s and metrics_listen take effect at the next restart");
     char *tmp = next->listen;
     next->listen = running->listen;
     running->listen = tmp;
     tmp = next->db;
     next->db = running->db;
     running->db = tmp;
+    tmp = next->metrics_listen;
+    next->metrics_listen = running->metrics_listen;
+    running->metrics_listen = tmp;
     next->port = running->port;
     next->db_pool_size = running->db_pool_size;
     next->db_queue_max = running->db_queue_max;
@@ -159,6 +171,52 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
     notify_ready("serving; configuration reloaded");
 }
 
+/* The answer to the role check: a good role opens the api, a bad one stops the daemon (exit 1,
+ * the reason in the log), no answer yet means the next tick asks again. */
+static void on_role_checked(enum db_status st, const PGresult *res, void *arg)
+{
+    struct daemon *d = arg;
+    char err[512];
+    d->role_pending = false;
+    if (st != DB_OK && st != DB_ERROR)
+        return;
+    enum db_role_verdict v = db_role_judge(res, err, sizeof err);
+    if (v == DB_ROLE_OK) {
+        log_info("database role checked: row-level security applies to it");
+        api_set_role_checked(d->api, true);
+        event_del(d->role_tick);
+    } else if (v == DB_ROLE_BYPASSES && !d->draining) {
+        log_error("%s; stopping", err);
+        d->exit_code = 1;
+        event_base_loopexit(d->base, NULL);
+    } else if (v == DB_ROLE_UNKNOWN && !d->role_warned) {
+        log_warn("%s; trying again", err);
+        d->role_warned = true;
+    }
+}
+
+static void role_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct daemon *d = arg;
+    (void)fd;
+    (void)what;
+    if (!d->role_pending)
+        d->role_pending = db_submit(d->pool, &role_stmt, NULL, on_role_checked, d) == DB_OK;
+}
+
+/* The role is checked through the pool, as the first statement once a connection is up (one
+ * statement, so through a transaction pooler too, and no start-up delay when a host hangs);
+ * until it passes, the api answers 503 to everything that needs the database. */
+static bool role_check_start(struct daemon *d)
+{
+    struct timeval every = {0, 20000}; /* cheap: db_submit returns at once with no connection */
+    d->role_tick = event_new(d->base, -1, EV_PERSIST, role_tick, d);
+    if (d->role_tick == NULL || event_add(d->role_tick, &every) != 0)
+        return false;
+    api_set_role_checked(d->api, false);
+    return true;
+}
+
 /* Pings systemd from the loop itself, so a stuck loop is noticed and restarted. */
 static void watchdog_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -172,6 +230,7 @@ static void daemon_free(struct daemon *d)
 {
     /* The pool first: its last callbacks still reply on open connections. */
     db_pool_free(d->pool);
+    metrics_server_free(d->metrics);
     http_server_free(d->http);
     api_free(d->api);
     if (d->sigterm)
@@ -184,6 +243,8 @@ static void daemon_free(struct daemon *d)
         event_free(d->drain);
     if (d->watchdog)
         event_free(d->watchdog);
+    if (d->role_tick)
+        event_free(d->role_tick);
     if (d->base)
         event_base_free(d->base);
     config_free(&d->cfg);
@@ -262,17 +323,24 @@ int main(int argc, char **argv)
     d.pool = db_pool_new(d.base, conninfo, d.cfg.db_pool_size, d.cfg.db_queue_max,
                          d.cfg.request_timeout_s, d.cfg.db_prepared);
     d.api = d.pool ? api_new(d.base, d.pool, &d.cfg, conninfo) : NULL;
-    free(conninfo);
     if (d.api == NULL) {
+        free(conninfo);
         log_error("cannot set up the database pool");
         goto fail;
     }
+    free(conninfo);
+    if (!role_check_start(&d))
+        goto fail;
     d.http = http_server_new(d.base, &d.cfg, api_handle, d.api, err, sizeof err);
     if (d.http == NULL) {
         log_error("%s", err);
         goto fail;
     }
     api_set_http(d.api, d.http);
+    /* Not fatal: the API serves on; the scrape's alert (RUNBOOK.md) notices the gap. */
+    if (!metrics_server_start(d.base, d.cfg.metrics_listen, d.pool, &d.metrics, err, sizeof err))
+        log_error("%s; no metrics are served", err);
+    metrics_server_set_http(d.metrics, d.http);
     uint64_t wd = notify_watchdog_usec();
     if (wd > 0) {
         struct timeval half = {(time_t)(wd / 2000000), (suseconds_t)(wd / 2 % 1000000)};
@@ -297,7 +365,7 @@ int main(int argc, char **argv)
     log_info("stopped");
     notify_close();
     daemon_free(&d);
-    return 0;
+    return d.exit_code;
 fail:
     daemon_free(&d);
     return 1;

@@ -1,8 +1,10 @@
 /* reimbursectl: entry point of the admin tool; picks the database connection and the command. */
 #include "config.h"
 #include "ctl.h"
+#include "db_role.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,21 @@ int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *wh
     fprintf(stderr, "reimbursectl: %s failed: %s%s%s", what, state ? state : "", state ? " " : "",
             res ? PQresultErrorMessage(res) : PQerrorMessage(pg));
     return 0;
+}
+
+/* accrue and report on the daemon's role (`db`) act for every municipality through row-level
+ * security: refuse a role that bypasses it, as the daemon does. */
+static bool role_bound(PGconn *pg, const struct rb_config *cfg, const char *conninfo,
+                       const char *cmd)
+{
+    char err[512];
+    if (cfg->db == NULL || conninfo != cfg->db ||
+        (strcmp(cmd, "accrue") != 0 && strcmp(cmd, "report") != 0))
+        return true;
+    if (db_role_check(pg, err, sizeof err) == DB_ROLE_OK)
+        return true;
+    fprintf(stderr, "reimbursectl: %s (the db key; %s uses it)\n", err, cmd);
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -92,6 +109,11 @@ int main(int argc, char **argv)
         return CTL_FAIL;
     }
     PQclear(PQexec(pg, "SET client_min_messages = warning"));
+    if (!role_bound(pg, &cfg, conninfo, cmd)) {
+        PQfinish(pg);
+        config_free(&cfg);
+        return CTL_FAIL;
+    }
     if (strcmp(cmd, "migrate") == 0)
         rc = ctl_migrate(pg, argc - optind, argv + optind);
     else if (strcmp(cmd, "client") == 0)

@@ -5,6 +5,11 @@ hard-coded list), against the fixture's daemon over real HTTPS (DESIGN.md sectio
   missing / malformed / revoked token           -> 401
   a read token on a write route                  -> 403   (R1480 and RSTAR)
   a write token on an admin-only route           -> 403   (W1480 and W1481)
+  a write token of every municipality (WSTAR) on an admin-only route -> 403; past the checks
+      on every write route
+  a municipality-scoped admin (A1480) on a national route (`x-scope: national`) -> 403
+      `forbidden`, "national scope" in the message; on every other route it is an owner of 1480
+      (past the checks on its own, 404/403 on 1481's objects and creates)
   municipality 1481 on 1480's object ({id})      -> 404
   1481 on a list filtered on 1480, a create for 1480, 1480's balance -> 403
   the owner with the right role gets past the checks (positive control: not 401/403/404)
@@ -13,7 +18,8 @@ and no body answered to a 1481 client holds 1480 data (dossier numbers of 1480-o
 objects with "municipality": "1480") nor the other way round, and no body answered to the
 read-everything client (RSTAR) holds any dossier number.
 
-Route classes come from the spec itself: `security: []` = public; "(admin)" in the summary =
+Route classes come from the spec itself: every operation states `x-scope` (none, municipality or
+national); `security: []` = public; "(admin)" in the summary =
 admin-only; a POST = write unless its description says it is "A POST so that" something stays out
 of URLs (a read); everything else read. Requests are built from the spec: path parameters from
 their schema ($ref Id under /v1/placements = a placement, under /v1/accruals = a run, $ref
@@ -67,8 +73,10 @@ class Api:
         self.ctx = ssl.create_default_context(cafile=ca)
         self.conn = None
 
-    def call(self, method, path, token=None, body=None, ctype="application/json", auth=None):
+    def call(self, method, path, token=None, body=None, ctype="application/json", auth=None,
+             extra=None):
         headers = {"Host": "localhost"}
+        headers.update(extra or {})
         if auth is not None:
             headers["Authorization"] = auth
         elif token is not None:
@@ -154,7 +162,8 @@ def main():
     with open(spec_path) as f:
         spec = yaml.safe_load(f)
     api = Api(fx["RB_URL"], fx["RB_CA"])
-    T = {k: fx[f"RB_TOKEN_{k}"] for k in ("ADMIN", "W1480", "W1481", "R1480", "RSTAR")}
+    T = {k: fx[f"RB_TOKEN_{k}"] for k in ("ADMIN", "W1480", "W1481", "R1480", "RSTAR", "A1480",
+                                          "WSTAR")}
     conf = fx["RB_CONF"]
     random.seed(os.getpid() ^ int(time.time()))
 
@@ -297,8 +306,12 @@ def main():
     for path, method, op in routes:
         route = f"{method.upper()} {path}"
         klass, why = classify(op, method)
-        classes[route] = (klass, why)
+        scope = op.get("x-scope")
+        classes[route] = (klass, why, scope)
         M = method.upper()
+        check(f"{route}: x-scope states the scope it needs",
+              scope in ("none", "municipality", "national") and (scope == "none") ==
+              (klass == "public"), f"x-scope {scope!r}, class {klass}")
         if klass == "public":
             p, body, ctype, _ = build(path, method, op, "1480")
             st, raw = api.call(M, p)
@@ -321,16 +334,35 @@ def main():
             case(route, klass, "read token (1480) on write route", 403, st, raw)
             st, raw = api.call(M, p, T["RSTAR"], body, ctype)
             case(route, klass, "read token (*) on write route", 403, st, raw, "RSTAR")
+        if scope == "national":
+            # national_scope_needed: an invalid body (nothing is made even if the check missed),
+            # a fresh Idempotency-Key (whatever else a POST needs is there).
+            pi, bi, ci, _ = build(path, method, op, "1480", body_mode="invalid")
+            key = {"Idempotency-Key": f"sec-{os.getpid()}-{random.randint(0, 10**9)}"}
+            st, raw = api.call(M, pi, T["A1480"], bi, ci, extra=key)
+            case(route, klass, "admin (1480) on national route", 403, st, raw)
+            try:
+                err = json.loads(raw)["error"]
+            except (ValueError, KeyError, TypeError):
+                err = {}
+            check(f"{route}: admin (1480) is told national scope is needed",
+                  err.get("code") == "forbidden" and "national scope" in err.get("message", ""),
+                  f"body {raw[:160]!r}")
         if klass == "admin":
             st, raw = api.call(M, p, T["W1480"], body, ctype)
             case(route, klass, "write token (1480) on admin route", 403, st, raw)
             p81, body81, ctype81, _ = build(path, method, op, "1481")
             st, raw = api.call(M, p81, T["W1481"], body81, ctype81)
             case(route, klass, "write token (1481) on admin route", 403, st, raw)
+            st, raw = api.call(M, p, T["WSTAR"], body, ctype)
+            case(route, klass, "write token (*) on admin route", 403, st, raw)
             # Positive control: the admin gets past the checks (an invalid body: nothing is made).
             pi, bi, ci, _ = build(path, method, op, "1480", body_mode="invalid")
             st, raw = api.call(M, pi, T["ADMIN"], bi, ci)
             case(route, klass, "admin, invalid body: past auth", past_auth, st, raw)
+            if scope != "national":
+                st, raw = api.call(M, pi, T["A1480"], bi, ci)
+                case(route, klass, "admin (1480), invalid body: past auth", past_auth, st, raw)
             continue
         # 3. municipality 1481 against 1480.
         has_obj = "{id}" in path and path.startswith("/v1/placements")
@@ -345,27 +377,49 @@ def main():
             tok = T["W1480"] if klass == "write" else T["R1480"]
             st, raw = api.call(M, p, tok, body, ctype)
             case(route, klass, "1480 on 1481's object", 404, st, raw, "1480", sent)
+            st, raw = api.call(M, p, T["A1480"], body, ctype)
+            case(route, klass, "admin (1480) on 1481's object", 404, st, raw, "1480", sent)
         elif has_code:
             p, body, ctype, sent = build(path, method, op, "1480")
             st, raw = api.call(M, p, T["W1481"], body, ctype)
             case(route, klass, "1481 on 1480's municipality", 403, st, raw, "1481", sent)
+            p, body, ctype, sent = build(path, method, op, "1481")
+            st, raw = api.call(M, p, T["A1480"], body, ctype)
+            case(route, klass, "admin (1480) on 1481's municipality", 403, st, raw, "1480", sent)
         elif "municipality" in qparams:
             p, body, ctype, sent = build(path, method, op, "1480", {"municipality": "1480"})
             st, raw = api.call(M, p, T["W1481"], body, ctype)
             case(route, klass, "1481 on a list filtered on 1480", 403, st, raw, "1481", sent)
+            p, body, ctype, sent = build(path, method, op, "1481", {"municipality": "1481"})
+            st, raw = api.call(M, p, T["A1480"], body, ctype)
+            case(route, klass, "admin (1480) on a list filtered on 1481", 403, st, raw, "1480",
+                 sent)
         elif has_body_municipality(spec, op) or (body is not None and ctype == "text/csv"):
             p, body, ctype, sent = build(path, method, op, "1480")
             st, raw = api.call(M, p, T["W1481"], body, ctype)
             case(route, klass, "1481 creates for 1480", 403, st, raw, "1481", sent)
+            p, body, ctype, sent = build(path, method, op, "1481")
+            st, raw = api.call(M, p, T["A1480"], body, ctype)
+            case(route, klass, "admin (1480) creates for 1481", 403, st, raw, "1480", sent)
+            if path == "/v1/allocations":
+                check(f"{route}: an allocation for another municipality needs national scope",
+                      b"national scope" in raw, f"body {raw[:160]!r}")
         # 4. the owner, and 1481 on its own (bodies checked for 1480 data below).
         if klass == "write":
             pi, bi, ci, _ = build(path, method, op, "1480", body_mode="invalid")
             st, raw = api.call(M, pi, T["W1480"], bi, ci)
             case(route, klass, "owner (write), invalid body: past auth", past_auth, st, raw)
+            st, raw = api.call(M, pi, T["A1480"], bi, ci)
+            case(route, klass, "admin (1480), invalid body: past auth", past_auth, st, raw)
+            st, raw = api.call(M, pi, T["WSTAR"], bi, ci)
+            case(route, klass, "write (*), invalid body: past auth", past_auth, st, raw)
         else:
             p, body, ctype, sent = build(path, method, op, "1480")
             st, raw = api.call(M, p, T["R1480"], body, ctype)
             case(route, klass, "owner (read 1480)", {200}, st, raw, "1480", sent)
+            p, body, ctype, sent = build(path, method, op, "1480")
+            st, raw = api.call(M, p, T["A1480"], body, ctype)
+            case(route, klass, "admin (1480) on its own", {200}, st, raw, "1480", sent)
             p, body, ctype, sent = build(path, method, op, "1481")
             st, raw = api.call(M, p, T["W1481"], body, ctype)
             case(route, klass, "1481 (write) on its own", {200}, st, raw, "1481", sent)
@@ -382,6 +436,21 @@ def main():
             p, body, ctype, sent = build(path, method, op, "1480")
             st, raw = api.call(M, p, T["RSTAR"], body, ctype)
             case(route, klass, "read (*)", {200, 403}, st, raw, "RSTAR", sent)
+
+    # ---- national_scope_in_database: the database refuses a rate row from a scoped client too
+    with open(conf) as f:
+        app_db = next(ln for ln in f if re.match(r"\s*db\s*=", ln)).split("=", 1)[1].strip()
+    a1480_id = subprocess.run(psql + ["-c", "SELECT id FROM clients WHERE name = 't-a1480'"],
+                              capture_output=True, text=True, check=True, env=pgenv).stdout.strip()
+    args = json.dumps({"code": "DAY_ADULT", "valid_from": "2099-11-01", "amount_ore": 1})
+    out = subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", app_db, "-v",
+                          f"args={args}", "-v", f"client={a1480_id}"],
+                         input="SELECT status, body FROM api.post('rate_create', :'client', "
+                               "'1480', NULL, NULL, :'args')\n",
+                         capture_output=True, text=True)
+    check("national_scope_in_database: api.post('rate_create') for scope 1480 is 403 forbidden",
+          out.returncode == 0 and out.stdout.startswith("403|") and "forbidden" in out.stdout,
+          f"exit {out.returncode}: {out.stdout.strip()[:160]} {out.stderr.strip()[:160]}")
 
     # ---- no other municipality's data in any body
     rows = subprocess.run(psql + ["-c", "SELECT per.dossier_number, string_agg(DISTINCT "
@@ -441,8 +510,8 @@ def main():
           f"{len(only['1481'])} only in 1481); {len(bodies)} bodies checked for other "
           f"municipalities' data, {leaks} with a leak")
     print("# route classes (from the spec):")
-    for route, (klass, why) in classes.items():
-        print(f"#   {klass:6} {route}  ({why})")
+    for route, (klass, why, scope) in classes.items():
+        print(f"#   {klass:6} {scope or '?':12} {route}  ({why})")
     by_route = {}
     for route, cname, res in table:
         by_route.setdefault(route, []).append((cname, res))

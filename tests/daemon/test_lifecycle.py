@@ -2,11 +2,13 @@
 """The daemon as systemd and an operator see it: the sd_notify protocol (READY, STATUS, WATCHDOG,
 RELOADING, STOPPING) on a NOTIFY_SOCKET this test provides; SIGHUP swapping the certificate for new
 handshakes while an open connection keeps working, and refusing a bad configuration; SIGTERM
-draining a request in flight and exiting 0; /metrics parsed with the Prometheus client's parser;
+draining a request in flight and exiting 0; /metrics (on its own plain-HTTP listener,
+metrics_listen) parsed with the Prometheus client's parser;
 mutual TLS with a certificate bound to the client.
 
 Each part starts its own reimbursed against the ctest fixture's database.
 Usage: test_lifecycle.py REIMBURSED REIMBURSECTL   (with RB_FIXTURE set)"""
+import http.client
 import json
 import os
 import re
@@ -304,12 +306,17 @@ def test_drain():
 
 def test_metrics():
     key, crt = make_cert("metrics")
-    d = Daemon("metrics", crt, key)
+    mport = free_port()  # /metrics is served on its own plain-HTTP listener
+    d = Daemon("metrics", crt, key, f"metrics_listen = 127.0.0.1:{mport}\n")
     check("metrics daemon ready", d.wait_ready(crt))
     for _ in range(5):
         https(crt, d.port, "GET", "/healthz")
     https(crt, d.port, "GET", "/v1/placements", "rb_" + "x" * 43)
-    st, text = https(crt, d.port, "GET", "/metrics")
+    scrape = http.client.HTTPConnection("127.0.0.1", mport, timeout=10)
+    scrape.request("GET", "/metrics")
+    resp = scrape.getresponse()
+    st, text = resp.status, resp.read().decode()
+    scrape.close()
     from prometheus_client.parser import text_string_to_metric_families
     fams = {f.name: f for f in text_string_to_metric_families(text)}
     req = fams.get("reimbursed_http_requests")
@@ -365,8 +372,11 @@ def test_mtls():
     up = False
     for _ in range(100):
         try:
-            up = https(crt, d.port, "GET", "/healthz", client=bound)[0] == 200
-            break
+            # /readyz: serving through the database (its role checked), not only listening
+            up = https(crt, d.port, "GET", "/readyz", client=bound)[0] == 200
+            if up:
+                break
+            time.sleep(0.1)
         except OSError:
             time.sleep(0.1)
     check("mtls daemon ready", up)

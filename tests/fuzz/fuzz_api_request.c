@@ -30,7 +30,6 @@ static const struct {
 } routes[] = {
     {EVHTTP_REQ_GET, "/healthz", ROLE_NONE, false, NULL},
     {EVHTTP_REQ_GET, "/readyz", ROLE_NONE, false, NULL},
-    {EVHTTP_REQ_GET, "/metrics", ROLE_NONE, false, NULL},
     {EVHTTP_REQ_GET, "/v1/openapi.json", ROLE_NONE, false, NULL},
     {EVHTTP_REQ_POST, "/v1/placements", ROLE_WRITE, true, NULL},
     {EVHTTP_REQ_GET, "/v1/placements", ROLE_READ, true,

@@ -576,6 +576,8 @@ static void check_post_args(const char *op, json_t *a)
                     : read     ? ROLE_READ
                                : ROLE_WRITE),
            "%s with role %d", op, role);
+    PCHECK(!admin_only || all_scope(), "%s for a client scoped to %s (national scope needed)", op,
+           current_rq->scope);
 }
 
 static void check_post(const char *op, const char *args_text)

@@ -177,8 +177,6 @@ req GET /healthz ""
 expect "GET /healthz" 200
 req GET /readyz ""
 expect "GET /readyz" 200
-req GET /metrics ""
-expect "GET /metrics" 200
 req GET /v1/openapi.json ""
 expect "GET /v1/openapi.json" 200
 if [[ "$STATUS" == 200 ]]; then

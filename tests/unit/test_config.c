@@ -441,6 +441,38 @@ static void test_load_large_file(void **state)
     config_free(&cfg);
 }
 
+/* metrics_listen: a numeric ADDRESS:PORT (IPv6 in brackets) or off; the default is loopback. */
+static void test_metrics_listen(void **state)
+{
+    (void)state;
+    struct rb_config cfg;
+    char err[ERRLEN], addr[64];
+    int port = 0;
+    config_defaults(&cfg);
+    assert_string_equal(cfg.metrics_listen, "127.0.0.1:9187");
+    config_free(&cfg);
+    static const char *const good[] = {"off", "127.0.0.1:9187", "0.0.0.0:1", "[::1]:9187",
+                                       "10.0.0.5:65535"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "metrics_listen = %s\n", good[i]);
+        assert_true(parse(text, &cfg, err));
+        assert_string_equal(cfg.metrics_listen, good[i]);
+        config_free(&cfg);
+    }
+    assert_true(config_addr_port("[::1]:9187", addr, sizeof addr, &port));
+    assert_string_equal(addr, "::1");
+    assert_int_equal(port, 9187);
+    static const char *const bad[] = {"localhost:9187",  "127.0.0.1",     "127.0.0.1:0",
+                                      "127.0.0.1:65536", "::1:9187",      "[::1]9187",
+                                      ":9187",           "127.0.0.1:91x", "on"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "\nmetrics_listen = %s\n", bad[i]);
+        expect_fail(text, 2, "metrics_listen");
+    }
+}
+
 static void test_load_nul_byte(void **state)
 {
     (void)state;
@@ -468,7 +500,7 @@ int main(void)
         cmocka_unit_test(test_log_level),         cmocka_unit_test(test_no_equals),
         cmocka_unit_test(test_quoted_values),     cmocka_unit_test(test_load_missing),
         cmocka_unit_test(test_load_temp_file),    cmocka_unit_test(test_load_large_file),
-        cmocka_unit_test(test_load_nul_byte),
+        cmocka_unit_test(test_load_nul_byte),     cmocka_unit_test(test_metrics_listen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
