@@ -305,7 +305,8 @@ static void on_response_row(struct api_call *c, const PGresult *res)
     const char *location = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
     struct http_req *r = c->r;
     call_finish(c);
-    http_reply(r, status, body, (size_t)PQgetlength(res, 0, 1), location, 0);
+    http_reply(r, status, body, (size_t)PQgetlength(res, 0, 1), location,
+               api_retry_after(status, body));
 }
 
 void api_query(struct api_call *c, const struct db_stmt *stmt, const char *const *params)
@@ -386,6 +387,11 @@ bool api_scope_municipality(struct api_call *c, const char *asked, const char **
     }
     *out = c->client.scope;
     return true;
+}
+
+int api_retry_after(int status, const char *body)
+{
+    return status == 409 && strstr(body, "\"idempotency_in_progress\"") != NULL ? 1 : 0;
 }
 
 /* The fingerprint an Idempotency-Key is bound to: method, path and the exact body bytes. */
@@ -545,6 +551,37 @@ static const struct route *route_of(const struct api_call *c)
     return NULL;
 }
 
+/* Writes that move money: a retry without a key could pay twice, so they need one. */
+static bool key_required(const struct route *rt)
+{
+    return rt->fn == api_payment_create || rt->fn == api_payment_import ||
+           rt->fn == api_allocation_create || rt->fn == api_rate_create || rt->fn == api_run_start;
+}
+
+/* An Idempotency-Key, when sent, is 1 to 255 visible ASCII characters (else 400); a money route
+ * needs one (else 428). */
+static bool idempotency_key_ok(struct api_call *c, const struct route *rt)
+{
+    const char *key = http_req_header(c->r, "Idempotency-Key");
+    size_t n = key ? strlen(key) : 1;
+    bool ok = n >= 1 && n <= 255;
+    for (size_t i = 0; key != NULL && ok && i < n; i++)
+        ok = key[i] > 0x20 && key[i] < 0x7f;
+    if (!ok) {
+        api_reply_error(c, 400, "invalid_idempotency_key",
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters", NULL);
+        return false;
+    }
+    if (key == NULL && key_required(rt)) {
+        api_reply_error(c, 428, "idempotency_key_required",
+                        "this request moves money: send an Idempotency-Key (a new one for each "
+                        "request, the same one to repeat it)",
+                        "Idempotency-Key");
+        return false;
+    }
+    return true;
+}
+
 /* Role, then the rule that read clients of every municipality see totals, not persons. */
 static void authorize_and_run(struct api_call *c)
 {
@@ -560,18 +597,8 @@ static void authorize_and_run(struct api_call *c)
                         "clients reading every municipality see totals, not persons", NULL);
         return;
     }
-    if (http_req_method(c->r) == EVHTTP_REQ_POST) {
-        const char *key = http_req_header(c->r, "Idempotency-Key");
-        size_t n = key ? strlen(key) : 1;
-        bool ok = n >= 1 && n <= 255;
-        for (size_t i = 0; key != NULL && ok && i < n; i++)
-            ok = key[i] > 0x20 && key[i] < 0x7f;
-        if (!ok) {
-            api_reply_error(c, 400, "invalid_idempotency_key",
-                            "Idempotency-Key must be 1 to 255 visible ASCII characters", NULL);
-            return;
-        }
-    }
+    if (http_req_method(c->r) == EVHTTP_REQ_POST && !idempotency_key_ok(c, rt))
+        return;
     rt->fn(c);
 }
 

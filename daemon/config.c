@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL };
+enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL, K_HOURS };
 
 struct key {
     const char *name;
@@ -41,6 +41,7 @@ static const struct key keys[] = {
     {"request_read_timeout_s", K_INT, OFF(request_read_timeout_s), 1, 3600},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
     {"sie_chart", K_STRING, OFF(sie_chart), 0, 0},
+    {"idempotency_retention", K_HOURS, OFF(idempotency_retention_h), 24, 3650 * 24},
 };
 
 void config_defaults(struct rb_config *cfg)
@@ -59,6 +60,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->idle_timeout_s = 30;
     cfg->request_read_timeout_s = 10;
     cfg->log_level = LOG_LEVEL_INFO;
+    cfg->idempotency_retention_h = 7 * 24;
 }
 
 void config_free(struct rb_config *cfg)
@@ -102,6 +104,28 @@ static const struct key *find_key(const char *name)
     return NULL;
 }
 
+/* A duration as N followed by h (hours) or d (days), in hours within [min, max]. */
+static const char *parse_hours(const char *v, long min, long max, int *out)
+{
+    size_t n = strlen(v);
+    long num;
+    char digits[16];
+    if (n < 2 || n >= sizeof digits || (v[n - 1] != 'h' && v[n - 1] != 'd') ||
+        !isdigit((unsigned char)v[0]))
+        return "must be a number followed by h (hours) or d (days), e.g. 7d";
+    memcpy(digits, v, n - 1);
+    digits[n - 1] = '\0';
+    long unit = v[n - 1] == 'd' ? 24 : 1;
+    if (!parse_number(digits, 0, LONG_MAX / 24, &num))
+        return "must be a number followed by h (hours) or d (days), e.g. 7d";
+    if (num * unit < min)
+        return "must be at least 24h";
+    if (num * unit > max)
+        return "must be at most 3650d";
+    *out = (int)(num * unit);
+    return NULL;
+}
+
 /* Stores one value; returns a static description of what is wrong, or NULL. */
 static const char *set_value(struct rb_config *cfg, const struct key *k, const char *v)
 {
@@ -138,6 +162,8 @@ static const char *set_value(struct rb_config *cfg, const struct key *k, const c
         else
             return "must be on or off";
         return NULL;
+    case K_HOURS:
+        return parse_hours(v, k->min, k->max, (int *)(void *)field);
     case K_LEVEL:
         if (!log_level_parse(v, &level))
             return "must be one of error, warn, info, debug";

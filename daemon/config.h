@@ -26,6 +26,8 @@ struct rb_config {
     int request_read_timeout_s; /* a started request must arrive whole within this */
     int log_level;              /* enum log_level */
     char *sie_chart;            /* overrides of the SIE chart of accounts, "name=number,..." */
+    /* Idempotency-Keys are kept this many hours, then deleted by the nightly job */
+    int idempotency_retention_h;
 };
 
 void config_defaults(struct rb_config *cfg);
