@@ -170,13 +170,15 @@ SLOW_DOSSIER = f"DOC-SLOW{os.getpid()}"
 
 
 def install_slow_trigger(seconds):
-    admin_sql(f"""
-CREATE OR REPLACE FUNCTION public.rb_test_idem_slow() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN PERFORM pg_sleep({seconds}); RETURN NEW; END $$;
-GRANT EXECUTE ON FUNCTION public.rb_test_idem_slow() TO reimbursed_app;
-DROP TRIGGER IF EXISTS rb_test_idem_slow ON persons;
-CREATE TRIGGER rb_test_idem_slow BEFORE INSERT ON persons FOR EACH ROW
-    WHEN (NEW.dossier_number = '{SLOW_DOSSIER}') EXECUTE FUNCTION public.rb_test_idem_slow();""")
+    """Inserting a person with a DOC-SLOW dossier number sleeps. One line, and no whole dossier
+    number in it: the server log (tests/logs) must show none outside a psql line's prefix."""
+    admin_sql("CREATE OR REPLACE FUNCTION public.rb_test_idem_slow() RETURNS trigger "
+              f"LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep({seconds}); RETURN NEW; END $$; "
+              "GRANT EXECUTE ON FUNCTION public.rb_test_idem_slow() TO reimbursed_app; "
+              "DROP TRIGGER IF EXISTS rb_test_idem_slow ON persons; "
+              "CREATE TRIGGER rb_test_idem_slow BEFORE INSERT ON persons FOR EACH ROW "
+              "WHEN (NEW.dossier_number LIKE 'DOC-SLOW%') "
+              "EXECUTE FUNCTION public.rb_test_idem_slow();")
 
 
 def remove_slow_trigger():
