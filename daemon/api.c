@@ -3,6 +3,7 @@
 #include "api.h"
 
 #include "api_exports.h"
+#include "api_idem.h"
 #include "api_ledger.h"
 #include "api_payments.h"
 #include "api_placements.h"
@@ -389,11 +390,6 @@ bool api_scope_municipality(struct api_call *c, const char *asked, const char **
     return true;
 }
 
-int api_retry_after(int status, const char *body)
-{
-    return status == 409 && strstr(body, "\"idempotency_in_progress\"") != NULL ? 1 : 0;
-}
-
 /* The fingerprint an Idempotency-Key is bound to: method, path and the exact body bytes. */
 void api_request_hash(struct api_call *c, char *out)
 {
@@ -551,37 +547,6 @@ static const struct route *route_of(const struct api_call *c)
     return NULL;
 }
 
-/* Writes that move money: a retry without a key could pay twice, so they need one. */
-static bool key_required(const struct route *rt)
-{
-    return rt->fn == api_payment_create || rt->fn == api_payment_import ||
-           rt->fn == api_allocation_create || rt->fn == api_rate_create || rt->fn == api_run_start;
-}
-
-/* An Idempotency-Key, when sent, is 1 to 255 visible ASCII characters (else 400); a money route
- * needs one (else 428). */
-static bool idempotency_key_ok(struct api_call *c, const struct route *rt)
-{
-    const char *key = http_req_header(c->r, "Idempotency-Key");
-    size_t n = key ? strlen(key) : 1;
-    bool ok = n >= 1 && n <= 255;
-    for (size_t i = 0; key != NULL && ok && i < n; i++)
-        ok = key[i] > 0x20 && key[i] < 0x7f;
-    if (!ok) {
-        api_reply_error(c, 400, "invalid_idempotency_key",
-                        "Idempotency-Key must be 1 to 255 visible ASCII characters", NULL);
-        return false;
-    }
-    if (key == NULL && key_required(rt)) {
-        api_reply_error(c, 428, "idempotency_key_required",
-                        "this request moves money: send an Idempotency-Key (a new one for each "
-                        "request, the same one to repeat it)",
-                        "Idempotency-Key");
-        return false;
-    }
-    return true;
-}
-
 /* Role, then the rule that read clients of every municipality see totals, not persons. */
 static void authorize_and_run(struct api_call *c)
 {
@@ -597,7 +562,7 @@ static void authorize_and_run(struct api_call *c)
                         "clients reading every municipality see totals, not persons", NULL);
         return;
     }
-    if (http_req_method(c->r) == EVHTTP_REQ_POST && !idempotency_key_ok(c, rt))
+    if (http_req_method(c->r) == EVHTTP_REQ_POST && !api_idem_key_ok(c, rt->fn))
         return;
     rt->fn(c);
 }

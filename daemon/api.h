@@ -58,8 +58,6 @@ void api_handle(struct http_req *r, void *arg);
 bool api_client_all_scope(const struct api_client *c);
 /* Runs api.post(op, …) with args as the operation's input, and replies with its answer. */
 void api_post(struct api_call *c, const char *op, json_t *args);
-/* Retry-After seconds for a database answer: 1 for 409 idempotency_in_progress, else 0. */
-int api_retry_after(int status, const char *body);
 /* Hex SHA-256 over method, path and body: what an Idempotency-Key is bound to (65 bytes). */
 void api_request_hash(struct api_call *c, char *out);
 /* Runs a statement returning one row (status, body, location) and replies with it. */

@@ -5,6 +5,7 @@
 #include "api_runs.h"
 
 #include "accrual_run.h"
+#include "api_idem.h"
 #include "civil_date.h"
 #include "log.h"
 #include "metrics.h"
