@@ -17,6 +17,7 @@ key in bounded batches; the same key then makes a new record).
 Usage: test_idempotency_doc.py REIMBURSECTL OPENAPI.yaml NIGHTLY [CASE...]   (with RB_FIXTURE set)
 With CASEs, only those behaviours are checked against the daemon (ctest names one test per
 finding of issue 16 that way); the description's own checks always run."""
+import hashlib
 import http.client
 import json
 import os
@@ -188,6 +189,25 @@ def remove_slow_trigger():
               "DROP FUNCTION IF EXISTS public.rb_test_idem_slow();")
 
 
+def client_id(token):
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return admin_sql(f"SELECT id FROM clients WHERE token_sha256 = '{digest}'")
+
+
+def wait_key_held(token, k, timeout=10):
+    """Waits until a transaction holds the advisory lock of (client, key) (api.idem_lock_key;
+    pg_locks shows every session's locks)."""
+    sql = (f"SELECT count(*) FROM pg_locks l, (SELECT api.idem_lock_key({client_id(token)}, "
+           f"'{k}') AS k) x WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted "
+           "AND l.classid::bigint = (x.k >> 32) AND l.objid::bigint = (x.k & 4294967295)")
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if admin_sql(sql) != "0":
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def check_in_progress(b):
     k = key("inflight")
     body = placement_body(SLOW_DOSSIER)
@@ -197,7 +217,11 @@ def check_in_progress(b):
         t = threading.Thread(target=lambda: first.update(r=call("POST", "/v1/placements", W1480,
                                                                  body, k)))
         t.start()
-        time.sleep(1.0)  # the first request now sleeps in its transaction, holding the key
+        # The first request holds the key (and sleeps in its transaction) once its advisory
+        # lock shows; a mechanism without that lock gets the second request a second later.
+        if not wait_key_held(W1480, k, 5):
+            print("# the key's advisory lock did not show; the second request goes after 1 s")
+            time.sleep(1.0)
         t0 = time.monotonic()
         st, hdrs, raw = call("POST", "/v1/placements", W1480, body, k)
         took = time.monotonic() - t0
@@ -218,9 +242,8 @@ def check_in_progress(b):
     # An accrual run's key in flight answers alike (its claim commits before the run).
     rk = key("inflight-run")
     rbody = json.dumps({"through": latest_through()}).encode()
-    digest = __import__("hashlib").sha256(b"POST\n/v1/accruals/run\n" + rbody).hexdigest()
-    admin_id = admin_sql("SELECT id FROM clients WHERE token_sha256 = '"
-                         + __import__("hashlib").sha256(ADMIN.encode()).hexdigest() + "'")
+    digest = hashlib.sha256(b"POST\n/v1/accruals/run\n" + rbody).hexdigest()
+    admin_id = client_id(ADMIN)
     with open(FX["RB_CONF"]) as f:
         app_db = next(ln.split("=", 1)[1].strip() for ln in f if re.match(r"\s*db\s*=", ln))
     live = subprocess.Popen(["psql", "-X", "-Atq", app_db], stdin=subprocess.PIPE,
