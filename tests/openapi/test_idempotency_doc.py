@@ -211,7 +211,7 @@ def wait_key_held(token, k, timeout=10):
 def check_in_progress(b):
     k = key("inflight")
     body = placement_body(SLOW_DOSSIER)
-    install_slow_trigger(3)
+    install_slow_trigger(2)
     first = {}
     try:
         t = threading.Thread(target=lambda: first.update(r=call("POST", "/v1/placements", W1480,
