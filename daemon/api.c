@@ -3,6 +3,7 @@
 #include "api.h"
 
 #include "api_exports.h"
+#include "api_idem.h"
 #include "api_ledger.h"
 #include "api_payments.h"
 #include "api_placements.h"
@@ -328,7 +329,8 @@ static void on_response_row(struct api_call *c, const PGresult *res)
     const char *location = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
     struct http_req *r = c->r;
     call_finish(c);
-    http_reply(r, status, body, (size_t)PQgetlength(res, 0, 1), location, 0);
+    http_reply(r, status, body, (size_t)PQgetlength(res, 0, 1), location,
+               api_retry_after(status, body));
 }
 
 void api_query(struct api_call *c, const struct db_stmt *stmt, const char *const *params)
@@ -548,18 +550,8 @@ static void authorize_and_run(struct api_call *c)
                         NULL);
         return;
     }
-    if (http_req_method(c->r) == EVHTTP_REQ_POST) {
-        const char *key = http_req_header(c->r, "Idempotency-Key");
-        size_t n = key ? strlen(key) : 1;
-        bool ok = n >= 1 && n <= 255;
-        for (size_t i = 0; key != NULL && ok && i < n; i++)
-            ok = key[i] > 0x20 && key[i] < 0x7f;
-        if (!ok) {
-            api_reply_error(c, 400, "invalid_idempotency_key",
-                            "Idempotency-Key must be 1 to 255 visible ASCII characters", NULL);
-            return;
-        }
-    }
+    if (http_req_method(c->r) == EVHTTP_REQ_POST && !api_idem_key_ok(c, rt->fn))
+        return;
     rt->fn(c);
 }
 

@@ -5,6 +5,7 @@
 #include "api_runs.h"
 
 #include "accrual_run.h"
+#include "api_idem.h"
 #include "civil_date.h"
 #include "log.h"
 #include "metrics.h"
@@ -147,7 +148,7 @@ static void run_done(evutil_socket_t fd, short what, void *arg)
     struct http_req *r = c->r;
     free(c);
     http_reply(r, runs->status, strbuf_cstr(&runs->body), runs->body.len, NULL,
-               runs->status == 503 ? 2 : 0);
+               runs->status == 503 ? 2 : api_retry_after(runs->status, strbuf_cstr(&runs->body)));
     strbuf_free(&runs->body);
 }
 

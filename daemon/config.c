@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL, K_ADDR_PORT };
+enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL, K_ADDR_PORT, K_HOURS };
 
 struct key {
     const char *name;
@@ -43,6 +43,7 @@ static const struct key keys[] = {
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
     {"sie_chart", K_STRING, OFF(sie_chart), 0, 0},
     {"metrics_listen", K_ADDR_PORT, OFF(metrics_listen), 0, 0},
+    {"idempotency_retention", K_HOURS, OFF(idempotency_retention_h), 24, 3650 * 24},
 };
 
 void config_defaults(struct rb_config *cfg)
@@ -62,6 +63,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->request_read_timeout_s = 10;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->metrics_listen = strdup("127.0.0.1:9187");
+    cfg->idempotency_retention_h = 7 * 24;
 }
 
 void config_free(struct rb_config *cfg)
@@ -131,6 +133,28 @@ bool config_addr_port(const char *spec, char *addr, size_t addrlen, int *port)
     return true;
 }
 
+/* A duration as N followed by h (hours) or d (days), in hours within [min, max]. */
+static const char *parse_hours(const char *v, long min, long max, int *out)
+{
+    size_t n = strlen(v);
+    long num;
+    char digits[16];
+    if (n < 2 || n >= sizeof digits || (v[n - 1] != 'h' && v[n - 1] != 'd') ||
+        !isdigit((unsigned char)v[0]))
+        return "must be a number followed by h (hours) or d (days), e.g. 7d";
+    memcpy(digits, v, n - 1);
+    digits[n - 1] = '\0';
+    long unit = v[n - 1] == 'd' ? 24 : 1;
+    if (!parse_number(digits, 0, LONG_MAX / 24, &num))
+        return "must be a number followed by h (hours) or d (days), e.g. 7d";
+    if (num * unit < min)
+        return "must be at least 24h";
+    if (num * unit > max)
+        return "must be at most 3650d";
+    *out = (int)(num * unit);
+    return NULL;
+}
+
 /* Stores one value; returns a static description of what is wrong, or NULL. */
 static const char *set_value(struct rb_config *cfg, const struct key *k, const char *v)
 {
@@ -177,6 +201,8 @@ static const char *set_value(struct rb_config *cfg, const struct key *k, const c
         *slot = strdup(v);
         return *slot ? NULL : "out of memory";
     }
+    case K_HOURS:
+        return parse_hours(v, k->min, k->max, (int *)(void *)field);
     case K_LEVEL:
         if (!log_level_parse(v, &level))
             return "must be one of error, warn, info, debug";

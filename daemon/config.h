@@ -27,6 +27,8 @@ struct rb_config {
     int log_level;              /* enum log_level */
     char *sie_chart;            /* overrides of the SIE chart of accounts, "name=number,..." */
     char *metrics_listen;       /* "ADDRESS:PORT" of the plain-HTTP /metrics listener, or "off" */
+    /* Idempotency-Keys are kept this many hours, then deleted by the nightly job */
+    int idempotency_retention_h;
 };
 
 void config_defaults(struct rb_config *cfg);

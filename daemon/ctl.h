@@ -15,6 +15,9 @@ int ctl_client(PGconn *pg, int argc, char **argv);
 int ctl_rates(PGconn *pg, int argc, char **argv);
 int ctl_accrue(PGconn *pg, int argc, char **argv);
 int ctl_report(PGconn *pg, int argc, char **argv);
+/* `idempotency expire`: deletes the keys older than ctl_idempotency_retention_h, in batches. */
+int ctl_idempotency(PGconn *pg, int argc, char **argv);
+extern int ctl_idempotency_retention_h;
 /* Prints the statement's error (SQLSTATE and message) and returns false unless `want`. */
 int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *what);
 

@@ -27,6 +27,8 @@ static void usage(FILE *f)
         "                                          a new row: the rate before DATE × F\n"
         "  accrue --through DATE [--jobs N]        the convergent accrual run (N connections)\n"
         "  report --date D --out DIR [--jobs N]    the nightly reports for day D (N connections)\n"
+        "  idempotency expire [--batch N]          delete the Idempotency-Keys older than\n"
+        "                                          idempotency_retention, N per transaction\n"
         "Without -c the standard libpq environment (PGHOST, PGPORT, ...) is used.\n"
         "With -c, migrate uses the db_admin key; report uses db (the daemon's role, so\n"
         "row-level security applies); other commands use db_admin if set, else db.\n"
@@ -94,13 +96,15 @@ int main(int argc, char **argv)
             conninfo = cfg.db;
     }
     if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "client") != 0 && strcmp(cmd, "rates") != 0 &&
-        strcmp(cmd, "accrue") != 0 && strcmp(cmd, "report") != 0) {
+        strcmp(cmd, "accrue") != 0 && strcmp(cmd, "report") != 0 &&
+        strcmp(cmd, "idempotency") != 0) {
         fprintf(stderr, "reimbursectl: unknown command '%s'\n", cmd);
         usage(stderr);
         config_free(&cfg);
         return CTL_USAGE;
     }
     ctl_conninfo = conninfo;
+    ctl_idempotency_retention_h = cfg.idempotency_retention_h;
     PGconn *pg = PQconnectdb(conninfo);
     if (PQstatus(pg) != CONNECTION_OK) {
         fprintf(stderr, "reimbursectl: cannot connect to the database: %s", PQerrorMessage(pg));
@@ -122,6 +126,8 @@ int main(int argc, char **argv)
         rc = ctl_rates(pg, argc - optind, argv + optind);
     else if (strcmp(cmd, "report") == 0)
         rc = ctl_report(pg, argc - optind, argv + optind);
+    else if (strcmp(cmd, "idempotency") == 0)
+        rc = ctl_idempotency(pg, argc - optind, argv + optind);
     else
         rc = ctl_accrue(pg, argc - optind, argv + optind);
     PQfinish(pg);

@@ -80,7 +80,7 @@ year=$((2200 + RANDOM % 700))
 code=ALLOCATION_PLACE
 body="{\"code\":\"$code\",\"valid_from\":\"$year-01-01\",\"amount_ore\":1282000,\"note\":\"test base\"}"
 st="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$RB_CA" -H "Authorization: Bearer $RB_TOKEN_ADMIN" \
-    -d "$body" "$RB_URL/v1/rates")"
+    -H "Idempotency-Key: ctl-rate-$$-1-$RANDOM" -d "$body" "$RB_URL/v1/rates")"
 check "a base rate row of 12 820 kr is recorded" test "$st" = 201
 out="$("$ctl" -c "$RB_CONF" rates index --code "$code" --from "$year-07-01" --factor 1.065 --round 10)"
 echo "# $out"
@@ -94,10 +94,10 @@ rc=0
     >/dev/null 2>&1 || rc=$?
 check "the same row twice is refused (exit 3)" test "$rc" = 3
 st="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$RB_CA" -H "Authorization: Bearer $RB_TOKEN_ADMIN" \
-    -d "$body" "$RB_URL/v1/rates")"
+    -H "Idempotency-Key: ctl-rate-$$-2-$RANDOM" -d "$body" "$RB_URL/v1/rates")"
 check "POST /v1/rates with an existing code and valid_from is 409" test "$st" = 409
 st="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$RB_CA" -H "Authorization: Bearer $RB_TOKEN_W1480" \
-    -d "$body" "$RB_URL/v1/rates")"
+    -H "Idempotency-Key: ctl-rate-$$-3-$RANDOM" -d "$body" "$RB_URL/v1/rates")"
 check "a write client may not add rates (403)" test "$st" = 403
 
 echo "$pass passed, $fail failed"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An accrual run's Idempotency-Key after the daemon died during the run: the claim it left
 ("in progress") is taken over by the retry, which runs, while a claim whose session is alive
-still answers 409 run_in_progress (sql/010). The dead and the live claimer are psql sessions
+still answers 409 idempotency_in_progress (sql/010, sql/013). The dead and the live claimer are psql sessions
 of the daemon's role that claim the key the way the daemon's run worker does.
 
 Uses the ctest fixture's daemon and database.
@@ -95,8 +95,11 @@ def live_claim(body):
         line = live.stdout.readline()
     status, answer = post_run(key, body)
     print(f"# retry while the claimer lives: {status} {json.dumps(answer)[:160]}")
+    # The code is idempotency_in_progress since sql/013, as for every POST whose key is in
+    # flight (was run_in_progress, which now only means another run of this daemon).
     check("a claim whose session is alive is still in progress (409)",
-          status == 409 and answer.get("error", {}).get("code") == "run_in_progress", f"{status}")
+          status == 409 and answer.get("error", {}).get("code") == "idempotency_in_progress",
+          f"{status}")
     live.communicate("", timeout=10)
 
 

@@ -287,6 +287,12 @@ def setup_schema(cluster, work, ctl_bin, sqldir, cert, key):
 # ------------------------------------------------------------------------------------ HTTPS
 
 
+# The writes that move money require an Idempotency-Key (428 without one): a request of this
+# test that names none gets a fresh key, as a careful client would send.
+MONEY_ROUTES = ("/v1/payments", "/v1/payments/import", "/v1/allocations", "/v1/rates",
+                "/v1/accruals/run")
+
+
 class Client:
     """One keep-alive HTTPS connection; any transport error closes it (the next call reopens)."""
 
@@ -303,6 +309,8 @@ class Client:
         if body is not None:
             data = json.dumps(body, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
+        if key is None and method == "POST" and path in MONEY_ROUTES:
+            key = f"auto-{os.getpid()}-{time.time_ns()}-{id(self)}"
         if key is not None:
             headers["Idempotency-Key"] = key
         try:

@@ -7,7 +7,8 @@
  * (each member of the operation's input has the allowed shape, dates are real and canonical,
  * municipalities are the client's own when it is scoped, the role suffices) and every reply
  * (exactly one, a known status, a JSON error). Here: a body that is not one JSON object is a 400
- * (415/422 for the CSV import), a client without the role gets 403 and no statement, and a request
+ * (415/422 for the CSV import), a client without the role gets 403 and no statement, a write that
+ * moves money without an Idempotency-Key gets 428 and no statement, and a request
  * that reached the database stand-in ends in its 503; and for the routes whose body is the
  * operation's input, a body the contract accepts (fuzz_post_acceptable) does reach it. */
 #include "fuzz_util.h"
@@ -41,7 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char target[96];
     snprintf(target, sizeof target, routes[ri].path, f & 16 ? "0x2a" : "42");
     char headers[160] = "";
-    if (f & 8)
+    bool money = ri >= 5; /* the writes that move money need a key: 428 without one */
+    bool keyed = (f & 8) || (money && (f & 64));
+    if (keyed)
         strcat(headers, "Idempotency-Key: fuzz-key-1\n");
     if (routes[ri].csv)
         strcat(headers, f & 32 ? "Content-Type: application/json\n" : "Content-Type: text/csv\n");
@@ -62,6 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!may) {
         FUZZ_CHECK(o.status == 403 && o.submits == 0, "role %d scope %s on %s: %d", rq.role,
                    rq.scope, target, o.status);
+    } else if (money && !keyed) {
+        FUZZ_CHECK(o.status == 428 && o.submits == 0, "%s without a key: %d", target, o.status);
     } else if (o.submits > 0) {
         FUZZ_CHECK(o.status == 503, "%s reached the database but replied %d", target, o.status);
     } else if (ri == 7 && o.status == 503) {
@@ -80,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     /* The other way round: a body the contract accepts must reach the database. */
-    if (may && routes[ri].op != NULL && !(f & 16)) {
+    if (may && routes[ri].op != NULL && !(f & 16) && (keyed || !money)) {
         bool with_id = strstr(routes[ri].path, "%s") != NULL;
         if (fuzz_post_acceptable(&rq, routes[ri].op, with_id ? "42" : NULL))
             FUZZ_CHECK(o.submits == 1 && o.status == 503, "%s: a good body was refused: %d %s",

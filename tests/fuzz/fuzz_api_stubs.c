@@ -794,7 +794,7 @@ static void init_once(void)
         abort();
 }
 
-static const int statuses[] = {200, 400, 401, 403, 404, 405, 409, 415, 422, 503, 0};
+static const int statuses[] = {200, 400, 401, 403, 404, 405, 409, 415, 422, 428, 503, 0};
 
 bool fuzz_api_run(const struct fuzz_request *rq, struct fuzz_outcome *out)
 {

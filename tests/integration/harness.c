@@ -312,10 +312,26 @@ static bool proxy_keeps_body(const char *body, size_t blen)
     return same;
 }
 
+/* The writes that move money require an Idempotency-Key (428 without): a request of the tests
+ * that names none gets a fresh one, as a careful client would send. */
+static bool needs_key(const char *method, const char *path)
+{
+    static const char *const money[] = {"/v1/payments", "/v1/payments/import", "/v1/allocations",
+                                        "/v1/rates",    "/v1/accruals/run",    NULL};
+    if (strcmp(method, "POST") != 0)
+        return false;
+    for (size_t i = 0; money[i] != NULL; i++)
+        if (strcmp(path, money[i]) == 0)
+            return true;
+    return false;
+}
+
 void prepare(struct xfer *x, CURL *h, struct resp *out, const char *method, const char *path,
              const char *token, const char *body, size_t blen, const char *idem, bool expect100,
              long timeout_s)
 {
+    if (idem == NULL && needs_key(method, path))
+        idem = new_key();
     memset(x, 0, sizeof *x);
     memset(out, 0, sizeof *out);
     x->h = h;

@@ -991,15 +991,30 @@ static bool t_idempotent_concurrent(void)
         prepare(&xs[i], curl_easy_init(), &rs[i], "POST", "/v1/placements", E.w1480, body,
                 strlen(body), key, false, 60);
     multi_run(xs, N);
+    /* A request whose key is still in flight is answered 409 at once, not queued (issue 16
+     * item 3); repeated after Retry-After it gets the first answer like the others. */
+    int first = -1, in_flight = 0;
     for (int i = 0; i < N; i++) {
         CHECK(rs[i].cc == CURLE_OK, "request %d: curl error: %s", i, rs[i].curl_err);
+        if (rs[i].status == 409) {
+            in_flight++;
+            EXPECT_ERROR(&rs[i], 409, "idempotency_in_progress", NULL);
+            CHECK(strcmp(rs[i].retry_after, "1") == 0, "request %d: Retry-After '%s'", i,
+                  rs[i].retry_after);
+            prepare(&xs[i], curl_easy_init(), &rs[i], "POST", "/v1/placements", E.w1480, body,
+                    strlen(body), key, false, 60); /* direct, as the first answers came */
+            multi_run(&xs[i], 1);
+        }
         CHECK(rs[i].status == 201, "request %d: %s", i, snip(&rs[i]));
-        CHECK(rs[i].len == rs[0].len && memcmp(rs[i].body, rs[0].body, rs[0].len) == 0,
-              "request %d answered differently:\n  %s\n  %s", i, snip(&rs[0]), snip(&rs[i]));
+        first = first < 0 ? i : first;
+        CHECK(rs[i].len == rs[first].len && memcmp(rs[i].body, rs[first].body, rs[first].len) == 0,
+              "request %d answered differently:\n  %s\n  %s", i, snip(&rs[first]), snip(&rs[i]));
     }
+    printf("# %d of %d concurrent requests found the key in flight (409, repeated)\n", in_flight,
+           N);
     json_t *items;
     TRY(search(E.w1480, p.dossier, 1, &items));
-    CHECK(has_id(items, js(rs[0].json, "id")), "the placement found is not the one answered");
+    CHECK(has_id(items, js(rs[first].json, "id")), "the placement found is not the one answered");
     return true;
 }
 

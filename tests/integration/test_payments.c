@@ -240,7 +240,7 @@ static bool run_accrual(int32_t wanted)
 /* Requests                                                                                   */
 
 /* Sets up x on handle h for POST /v1/payments/import with Content-Type text/csv and exactly
- * these bytes (prepare() would send application/json). */
+ * these bytes (prepare() would send application/json), and a fresh Idempotency-Key. */
 static void prepare_csv(struct xfer *x, CURL *h, struct resp *out, const char *token,
                         const char *body, size_t len, long timeout_s)
 {
@@ -250,6 +250,7 @@ static void prepare_csv(struct xfer *x, CURL *h, struct resp *out, const char *t
     if (token != NULL)
         x->hdrs = curl_slist_append(x->hdrs, kstrf("Authorization: Bearer %s", token));
     x->hdrs = curl_slist_append(x->hdrs, "Content-Type: text/csv; charset=utf-8");
+    x->hdrs = curl_slist_append(x->hdrs, kstrf("Idempotency-Key: %s", new_key()));
     x->hdrs = curl_slist_append(x->hdrs, "Expect:");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
 }

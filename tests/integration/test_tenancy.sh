@@ -74,6 +74,10 @@ api() {
     fi
     if [[ $# -ge 5 ]]; then
         args+=(-H "Idempotency-Key: $5")
+    else
+        case "$1:$2" in # writes that move money need an Idempotency-Key (428 without)
+        POST:/v1/payments | POST:/v1/payments/import | POST:/v1/allocations | POST:/v1/rates | POST:/v1/accruals/run) args+=(-H "Idempotency-Key: tenancy-$$-$RANDOM$RANDOM-$SECONDS") ;;
+        esac
     fi
     CODE="$(curl "${args[@]}" "$URL$2" 2>"$TMP/curl.err")" || CODE="000 $(cat "$TMP/curl.err")"
     BODY="$(cat "$TMP/body" 2>/dev/null || true)"

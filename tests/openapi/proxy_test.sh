@@ -138,6 +138,11 @@ req() {
     args=(-s -X "$method" -o "$BODY" -D "$HDRS" -w '%{http_code}' --max-time 60
         -H "Accept: ${ACCEPT:-application/json}")
     [[ -n "$token" ]] && args+=(-H "Authorization: Bearer $token")
+    if [[ -z "$key" ]]; then
+        case "$method:$path" in # writes that move money need an Idempotency-Key (428 without)
+        POST:/v1/payments | POST:/v1/payments/import | POST:/v1/allocations | POST:/v1/rates | POST:/v1/accruals/run) key="oa-auto-$$-$RANDOM$RANDOM-$SECONDS" ;;
+        esac
+    fi
     [[ -n "$key" ]] && args+=(-H "Idempotency-Key: $key")
     if [[ "$method" == POST ]]; then
         args+=(-H "Content-Type: ${CONTENT_TYPE:-application/json; charset=utf-8}"

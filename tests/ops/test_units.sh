@@ -203,6 +203,7 @@ printf '%s\n' "$*" >>"$STUB_LOG"
 case "$3" in
 accrue) exit "${STUB_ACCRUE_RC:-0}" ;;
 report) exit "${STUB_REPORT_RC:-0}" ;;
+idempotency) exit "${STUB_IDEM_RC:-0}" ;;
 esac
 exit 9
 EOF
@@ -226,15 +227,17 @@ for _ in 1 2; do
 done
 yesterday="$(python3 -c 'import datetime,sys; print(datetime.date.fromisoformat(sys.argv[1]) - datetime.timedelta(days=1))' "$today")"
 comment "$(cat "$STUB_LOG")"
-check "nightly: exit 0 when both steps succeed" test "$rc" = 0
-check "nightly: accrue through yesterday (Europe/Stockholm), then report for today" \
+check "nightly: exit 0 when every step succeeds" test "$rc" = 0
+check "nightly: accrue through yesterday (Europe/Stockholm), then report for today, then expire keys" \
     test "$(cat "$STUB_LOG")" = "-c $conf accrue --through $yesterday
--c $conf report --date $today --out $reports"
+-c $conf report --date $today --out $reports
+-c $conf idempotency expire"
 rc=0
 nightly --date 2024-03-01 || rc=$?
 check "nightly --date 2024-03-01: accrue through 2024-02-29 (leap day), report for 2024-03-01" \
     test "$rc:$(cat "$STUB_LOG")" = "0:-c $conf accrue --through 2024-02-29
--c $conf report --date 2024-03-01 --out $reports"
+-c $conf report --date 2024-03-01 --out $reports
+-c $conf idempotency expire"
 rc=0
 nightly --date 2026-03-30 || rc=$?
 check "nightly --date 2026-03-30 (the day after a DST change): accrue through 2026-03-29" \
@@ -252,10 +255,13 @@ check "nightly: a refused accrual (409) fails the scheduled job" test "$rc" = 1
 rc=0
 STUB_ACCRUE_RC=3 nightly --date 2024-03-01 || rc=$?
 check "nightly --date: a refused accrual (a later run exists) still writes the report" \
-    test "$rc:$(wc -l <"$STUB_LOG")" = "0:2"
+    test "$rc:$(wc -l <"$STUB_LOG")" = "0:3"
 rc=0
 STUB_REPORT_RC=1 nightly || rc=$?
 check "nightly: a failed report fails the job (exit 1)" test "$rc" = 1
+rc=0
+STUB_IDEM_RC=1 nightly || rc=$?
+check "nightly: a failed key expiry fails the job (exit 1)" test "$rc" = 1
 rc=0
 "$SRC/ops/nightly" -c "$conf" -o "$tmp/missing" --ctl "$stub" >/dev/null 2>&1 || rc=$?
 check "nightly: a missing reports folder fails before anything runs" test "$rc" = 1

@@ -46,6 +46,9 @@ api() { # METHOD TOKEN PATH [BODY [CONTENT-TYPE]] -> body on stdout, status in $
     if [[ $# -ge 4 ]]; then
         args+=(-H "Content-Type: $ct" --data-binary "$4")
     fi
+    case "$1:$3" in # writes that move money need an Idempotency-Key (428 without)
+    POST:/v1/payments | POST:/v1/payments/import | POST:/v1/allocations | POST:/v1/rates | POST:/v1/accruals/run) args+=(-H "Idempotency-Key: report-$$-$RANDOM$RANDOM-$SECONDS") ;;
+    esac
     curl "${args[@]}" "$RB_URL$3" >"$work/status"
     cat "$work/body"
 }

@@ -490,6 +490,33 @@ static void test_load_nul_byte(void **state)
     config_free(&cfg);
 }
 
+/* idempotency_retention: hours or days, at least 24 hours, 7 days by default. */
+static void test_idempotency_retention(void **state)
+{
+    (void)state;
+    struct rb_config cfg;
+    char err[ERRLEN];
+    config_defaults(&cfg);
+    assert_int_equal(cfg.idempotency_retention_h, 7 * 24);
+    config_free(&cfg);
+    assert_true(parse("idempotency_retention = 24h\n", &cfg, err));
+    assert_int_equal(cfg.idempotency_retention_h, 24);
+    config_free(&cfg);
+    assert_true(parse("idempotency_retention = 30d\n", &cfg, err));
+    assert_int_equal(cfg.idempotency_retention_h, 30 * 24);
+    config_free(&cfg);
+    assert_true(parse("idempotency_retention = 36h\n", &cfg, err));
+    assert_int_equal(cfg.idempotency_retention_h, 36);
+    config_free(&cfg);
+    expect_fail("idempotency_retention = 23h\n", 1, "at least 24h");
+    expect_fail("\nidempotency_retention = 0d\n", 2, "at least 24h");
+    expect_fail("idempotency_retention = 7\n", 1, "h (hours) or d (days)");
+    expect_fail("idempotency_retention = 7w\n", 1, "h (hours) or d (days)");
+    expect_fail("idempotency_retention = d\n", 1, "h (hours) or d (days)");
+    expect_fail("idempotency_retention = -2d\n", 1, "h (hours) or d (days)");
+    expect_fail("idempotency_retention = 99999999d\n", 1, "at most 3650d");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_quoted_values),     cmocka_unit_test(test_load_missing),
         cmocka_unit_test(test_load_temp_file),    cmocka_unit_test(test_load_large_file),
         cmocka_unit_test(test_load_nul_byte),     cmocka_unit_test(test_metrics_listen),
+        cmocka_unit_test(test_idempotency_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
