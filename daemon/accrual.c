@@ -216,3 +216,45 @@ enum accrual_status accrual_allocation(int32_t decided_on, int64_t places,
     *n = 1;
     return ACCRUAL_OK;
 }
+
+static int month_code_cmp(int32_t ma, enum accrual_code ca, int32_t mb, enum accrual_code cb)
+{
+    if (ma != mb)
+        return ma < mb ? -1 : 1;
+    return (int)ca - (int)cb;
+}
+
+enum accrual_status accrual_diff(const struct accrual_line *owed, size_t no,
+                                 const struct accrual_posted *posted, size_t np, int32_t through,
+                                 struct accrual_line *out, size_t cap, size_t *n,
+                                 struct accrual_error *err)
+{
+    struct out o = {out, cap, 0};
+    size_t i = 0, j = 0;
+    int32_t last = civil_month_start(through);
+    *n = 0;
+    while (i < no || j < np) {
+        int c = i == no ? 1
+                : j == np
+                    ? -1
+                    : month_code_cmp(owed[i].month, owed[i].code, posted[j].month, posted[j].code);
+        int32_t month = c <= 0 ? owed[i].month : posted[j].month;
+        enum accrual_code code = c <= 0 ? owed[i].code : posted[j].code;
+        int64_t want = c <= 0 ? owed[i++].amount_ore : 0;
+        int64_t have = c >= 0 ? posted[j++].amount_ore : 0;
+        int64_t delta;
+        if (month > last)
+            continue; /* after the run's through: never touched, whatever is posted */
+        if (__builtin_sub_overflow(want, have, &delta))
+            return implausible(err, "an amount owed or posted is out of range");
+        if (delta == 0)
+            continue;
+        enum accrual_status st = emit(&o, month, code, 0, delta);
+        if (st != ACCRUAL_OK) {
+            snprintf(err->message, sizeof err->message, "more than %zu lines", cap);
+            return st;
+        }
+    }
+    *n = o.n;
+    return ACCRUAL_OK;
+}

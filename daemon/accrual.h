@@ -102,4 +102,24 @@ enum accrual_status accrual_allocation(int32_t decided_on, int64_t places,
                                        struct accrual_line *out, size_t *n,
                                        struct accrual_error *err);
 
+/* What is posted for one (month, code) of one placement or allocation: the sum of its receivable
+ * accrual postings. */
+struct accrual_posted {
+    long long id;  /* the placement's or allocation's, for the caller; the diff ignores it */
+    int32_t month; /* first day of the calendar month */
+    enum accrual_code code;
+    int64_t amount_ore;
+};
+
+/* The convergent diff: the lines to post so that what is posted becomes what is owed, for the
+ * service months up to the month that holds `through` (a run never posts for a later month,
+ * whatever is posted there). `owed` (accrual_compute's or accrual_allocation's output) and
+ * `posted` are both sorted by month then code, one entry per (month, code). Writes the
+ * non-zero differences (days 0) in the same order, at most `cap` of them (no + np always
+ * suffices); *n gets the count. ACCRUAL_IMPLAUSIBLE when a difference does not fit in int64. */
+enum accrual_status accrual_diff(const struct accrual_line *owed, size_t no,
+                                 const struct accrual_posted *posted, size_t np, int32_t through,
+                                 struct accrual_line *out, size_t cap, size_t *n,
+                                 struct accrual_error *err);
+
 #endif
