@@ -13,3 +13,12 @@ set_tests_properties(run_through_before_failed_run PROPERTIES
   ENVIRONMENT "RB_FIXTURE=${RB_FIXTURE_DIR}"
   RESOURCE_LOCK database
   TIMEOUT 600)
+
+add_executable(test_payment_bounds ${CMAKE_CURRENT_LIST_DIR}/test_payment_bounds.c)
+target_link_libraries(test_payment_bounds PRIVATE rbtest_harness)
+add_test(NAME integration_payment_bounds COMMAND test_payment_bounds)
+set_tests_properties(integration_payment_bounds PROPERTIES
+  FIXTURES_REQUIRED daemon
+  ENVIRONMENT "RB_FIXTURE=${RB_FIXTURE_DIR}"
+  RESOURCE_LOCK database
+  TIMEOUT 300)
