@@ -22,3 +22,12 @@ set_tests_properties(integration_payment_bounds PROPERTIES
   ENVIRONMENT "RB_FIXTURE=${RB_FIXTURE_DIR}"
   RESOURCE_LOCK database
   TIMEOUT 300)
+
+add_test(NAME run_alongside_later_run
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_run_through.py
+          --alongside $<TARGET_FILE:reimbursectl>)
+set_tests_properties(run_alongside_later_run PROPERTIES
+  FIXTURES_REQUIRED daemon
+  ENVIRONMENT "RB_FIXTURE=${RB_FIXTURE_DIR}"
+  RESOURCE_LOCK database
+  TIMEOUT 600)

@@ -10,14 +10,23 @@ run killed part way (it stays `running`: the test marks the failed run so, which
 daemon killed after 1480's commit leaves). Afterwards the hook is dropped and a run through the
 later day ends `done`, so later tests see a consistent history.
 
+With `--alongside REIMBURSECTL`: a run with an earlier `through` that started before a run with
+a later one committed anything (so `api.run_begin` accepted it) must not post for a municipality
+that the later run committed first, not even in its own last month: it waits for that
+municipality's lock, then finds it accrued through the later day and leaves it alone (an error
+for that municipality). The hook here makes the later run (HTTP) sleep before each of its
+commits; the earlier one runs as `reimbursectl accrue`, since a daemon runs one run at a time.
+The placement is in 0114, the lowest municipality code, so the later run takes it first.
+
 Uses the ctest fixture's daemon and database.
-Usage: test_run_through.py   (with RB_FIXTURE set)"""
+Usage: test_run_through.py [--alongside REIMBURSECTL]   (with RB_FIXTURE set)"""
 import datetime
 import json
 import os
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -100,12 +109,92 @@ def refused_earlier(name, early, pid, before):
           f"before {before}, after {after}")
 
 
+def latest_through():
+    out = psql("SELECT coalesce(greatest((SELECT max(through) FROM accrual_runs "
+               "WHERE status = 'done'), (SELECT max(through) FROM accrual_state))::text, '')")
+    return datetime.date.fromisoformat(out) if out else None
+
+
+def yesterday():
+    return datetime.datetime.now(ZoneInfo("Europe/Stockholm")).date() - datetime.timedelta(1)
+
+
+RACE = "rb_test_race"
+
+
+def install_race_hook(late):
+    """The later run sleeps 3 s before each municipality's commit, counting in a sequence
+    (sequences are not transactional, so the count shows while it sleeps)."""
+    psql(f"CREATE SEQUENCE {RACE}_seq")
+    psql(f"CREATE OR REPLACE FUNCTION {RACE}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+         f"SET search_path = public AS $$ BEGIN PERFORM nextval('{RACE}_seq'); "
+         f"PERFORM pg_sleep(3); RETURN NEW; END $$")
+    psql(f"CREATE TRIGGER {RACE} BEFORE INSERT ON accrual_state FOR EACH ROW "
+         f"WHEN (NEW.through = DATE '{late}') EXECUTE FUNCTION {RACE}()")
+
+
+def drop_race_hook():
+    psql(f"DROP TRIGGER IF EXISTS {RACE} ON accrual_state")
+    psql(f"DROP FUNCTION IF EXISTS {RACE}()")
+    psql(f"DROP SEQUENCE IF EXISTS {RACE}_seq")
+
+
+def alongside(ctl):
+    latest = latest_through() or datetime.date(2024, 1, 31)
+    # Not a month's last day: the earlier run would then reverse the rest of its own month.
+    early = latest if (latest + datetime.timedelta(1)).day != 1 else latest + datetime.timedelta(10)
+    late = min(yesterday(), early + datetime.timedelta(days=40))
+    print(f"# latest through {latest}; the later run through {late}, the earlier one {early}")
+    if late <= early:
+        print(f"# SKIP: the ledger is accrued through {latest}, no later past day is left")
+        return summary()
+    pid = placement(FX["RB_TOKEN_ADMIN"], "0114", early - datetime.timedelta(days=40))
+    install_race_hook(late)
+    answer = {}
+    later = threading.Thread(target=lambda: answer.update(later=run(late)))
+    try:
+        later.start()
+        deadline = time.time() + 60
+        while psql(f"SELECT is_called FROM {RACE}_seq") != "t" and time.time() < deadline:
+            time.sleep(0.1)
+        # While the later run sleeps before its first commit (it has read the queue), a fact
+        # changes: the earlier run would recompute the placement.
+        st, body = api("POST", f"/v1/placements/{pid}/move-out", FX["RB_TOKEN_ADMIN"],
+                       {"date": str(late), "reason": "own_housing"})
+        check("0114's placement moves out while the later run is in progress", st == 200,
+              f"{st} {json.dumps(body)[:200]}")
+        out = subprocess.run([ctl, "-c", FX["RB_CONF"], "accrue", "--through", str(early)],
+                             capture_output=True, text=True, timeout=600)
+        later.join(600)
+        st, a = answer.get("later", (None, {}))
+        check(f"the later run through {late} ends done", st == 200 and a.get("status") == "done",
+              f"{st} {json.dumps(a)[:300]}")
+        try:
+            b = json.loads(out.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            b = {}
+        errs = [e for e in b.get("errors") or [] if e.get("municipality") == "0114"]
+        check(f"the earlier run through {early} leaves 0114 alone: accrued through a later day",
+              b.get("status") == "failed" and errs and "later run" in errs[0].get("message", ""),
+              f"exit {out.returncode}: {out.stdout.strip()[:300]} {out.stderr.strip()[:200]}")
+        n = psql(f"SELECT count(*) FROM postings p JOIN journal j ON j.id = p.journal_id "
+                 f"WHERE p.placement_id = {int(pid)} AND j.run_id = {int(b.get('run_id') or 0)}")
+        check("the earlier run posted nothing for the placement", n == "0", f"{n} postings")
+    finally:
+        later.join(600)
+        drop_race_hook()
+        st, done = run(late)
+        check(f"afterwards a run through {late} ends done", st == 200
+              and done.get("status") == "done", f"{st} {json.dumps(done)[:300]}")
+    return summary()
+
+
 def main():
-    latest = psql("SELECT coalesce(greatest((SELECT max(through) FROM accrual_runs "
-                  "WHERE status = 'done'), (SELECT max(through) FROM accrual_state))::text, '')")
-    yesterday = datetime.datetime.now(ZoneInfo("Europe/Stockholm")).date() - datetime.timedelta(1)
-    early = datetime.date.fromisoformat(latest) if latest else datetime.date(2024, 1, 31)
-    late = min(yesterday, early + datetime.timedelta(days=62))
+    if len(sys.argv) == 3 and sys.argv[1] == "--alongside":
+        return alongside(sys.argv[2])
+    latest = latest_through()
+    early = latest or datetime.date(2024, 1, 31)
+    late = min(yesterday(), early + datetime.timedelta(days=62))
     print(f"# latest through {latest or '(none)'}; the failed run goes through {late}, "
           f"the refused one through {early}")
     if late <= early:
