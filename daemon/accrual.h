@@ -60,7 +60,7 @@ struct accrual_line {
 enum accrual_status {
     ACCRUAL_OK = 0,
     ACCRUAL_NO_RATE,     /* a day with no rate in force: err.day and err.code name it */
-    ACCRUAL_IMPLAUSIBLE, /* dates that cannot be right: err.message says which */
+    ACCRUAL_IMPLAUSIBLE, /* dates that cannot be right, or an amount beyond int64: err.message */
     ACCRUAL_TOO_MANY,    /* the output array is too small */
 };
 

@@ -1,7 +1,7 @@
 /* Unit tests for accrual_diff, the convergent diff of an accrual run (issue 16 item 1): what is
  * owed against what is posted, and never a line for a service month after the run's `through`,
  * whatever is already posted there (a run that failed or was killed part way may have posted
- * later months). */
+ * later months). And the engine's amounts never wrap (item 5). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -167,6 +167,38 @@ static void diff_random_never_after_through(void **state)
     }
 }
 
+/* Issue 16 item 5 on the accrual side: a (crafted or indexed) rate whose month of days does not
+ * fit in int64 parks the placement with a reason instead of wrapping; so does an allocation. */
+static void accrual_amounts_never_wrap(void **state)
+{
+    (void)state;
+    const int64_t huge = INT64_MAX / 20; /* 31 days of it do not fit */
+    const struct accrual_rate day[] = {{civil_from_ymd(2022, 3, 4), ACCRUAL_OPEN, true, huge}};
+    const struct accrual_rate zero[] = {{civil_from_ymd(2022, 3, 4), ACCRUAL_OPEN, true, 0}};
+    struct accrual_schedule s = {{zero, zero, zero, day, zero}, {1, 1, 1, 1, 1}};
+    struct accrual_facts f = {civil_from_ymd(2024, 1, 1),
+                              civil_from_ymd(2024, 1, 1),
+                              ACCRUAL_NO_DAY,
+                              ACCRUAL_NO_DAY,
+                              civil_from_ymd(1990, 1, 1),
+                              false};
+    struct accrual_line out[CAP];
+    struct accrual_error err;
+    size_t n = 0;
+    assert_int_equal(accrual_compute(&f, &s, civil_from_ymd(2024, 1, 31), out, CAP, &n, &err),
+                     ACCRUAL_IMPLAUSIBLE);
+    assert_non_null(strstr(err.message, "out of range"));
+    /* 19 days still fit: computed exactly. */
+    assert_int_equal(accrual_compute(&f, &s, civil_from_ymd(2024, 1, 19), out, CAP, &n, &err),
+                     ACCRUAL_OK);
+    assert_int_equal(n, 2);
+    assert_true(out[1].amount_ore == 19 * huge);
+    struct accrual_schedule a = {{day, zero, zero, zero, zero}, {1, 1, 1, 1, 1}};
+    assert_int_equal(accrual_allocation(civil_from_ymd(2024, 1, 5), 1000000, &a,
+                                        civil_from_ymd(2024, 1, 31), out, &n, &err),
+                     ACCRUAL_IMPLAUSIBLE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +207,7 @@ int main(void)
         cmocka_unit_test(diff_month_of_through_converges),
         cmocka_unit_test(diff_overflow_and_cap),
         cmocka_unit_test(diff_random_never_after_through),
+        cmocka_unit_test(accrual_amounts_never_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
