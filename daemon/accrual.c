@@ -118,6 +118,14 @@ static enum accrual_status no_rate(struct accrual_error *err, enum accrual_code 
     return ACCRUAL_NO_RATE;
 }
 
+static enum accrual_status implausible(struct accrual_error *err, const char *why)
+{
+    err->day = ACCRUAL_NO_DAY;
+    err->code = ACCRUAL_CODES;
+    snprintf(err->message, sizeof err->message, "%s", why);
+    return ACCRUAL_IMPLAUSIBLE;
+}
+
 /* Days [a, b) of one per-day code: one line per month, each summed over the rate rows it
  * crosses. */
 static enum accrual_status add_days(struct out *o, const struct accrual_schedule *s,
@@ -133,7 +141,10 @@ static enum accrual_status add_days(struct out *o, const struct accrual_schedule
             if (r == NULL || !r->has_amount)
                 return no_rate(err, code, d);
             int32_t seg_end = min32(r->to, month_end);
-            amount += (int64_t)(seg_end - d) * r->amount_ore;
+            int64_t seg;
+            if (__builtin_mul_overflow((int64_t)(seg_end - d), r->amount_ore, &seg) ||
+                __builtin_add_overflow(amount, seg, &amount))
+                return implausible(err, "an amount owed is out of range (rates too large)");
             d = seg_end;
         }
         enum accrual_status st = emit(o, civil_month_start(m), code, month_end - m, amount);
@@ -150,14 +161,6 @@ static int line_cmp(const void *pa, const void *pb)
     if (a->month != b->month)
         return a->month < b->month ? -1 : 1;
     return (int)a->code - (int)b->code;
-}
-
-static enum accrual_status implausible(struct accrual_error *err, const char *why)
-{
-    err->day = ACCRUAL_NO_DAY;
-    err->code = ACCRUAL_CODES;
-    snprintf(err->message, sizeof err->message, "%s", why);
-    return ACCRUAL_IMPLAUSIBLE;
 }
 
 enum accrual_status accrual_compute(const struct accrual_facts *f, const struct accrual_schedule *s,
@@ -211,8 +214,53 @@ enum accrual_status accrual_allocation(int32_t decided_on, int64_t places,
         return ACCRUAL_OK;
     if (!accrual_rate_on(s, ACCRUAL_ALLOCATION_PLACE, decided_on, &amount))
         return no_rate(err, ACCRUAL_ALLOCATION_PLACE, decided_on);
-    out[0] = (struct accrual_line){civil_month_start(decided_on), ACCRUAL_ALLOCATION_PLACE, 0,
-                                   places * amount};
+    int64_t owed;
+    if (__builtin_mul_overflow(places, amount, &owed))
+        return implausible(err, "an amount owed is out of range (rates too large)");
+    out[0] =
+        (struct accrual_line){civil_month_start(decided_on), ACCRUAL_ALLOCATION_PLACE, 0, owed};
     *n = 1;
+    return ACCRUAL_OK;
+}
+
+static int month_code_cmp(int32_t ma, enum accrual_code ca, int32_t mb, enum accrual_code cb)
+{
+    if (ma != mb)
+        return ma < mb ? -1 : 1;
+    return (int)ca - (int)cb;
+}
+
+enum accrual_status accrual_diff(const struct accrual_line *owed, size_t no,
+                                 const struct accrual_posted *posted, size_t np, int32_t through,
+                                 struct accrual_line *out, size_t cap, size_t *n,
+                                 struct accrual_error *err)
+{
+    struct out o = {out, cap, 0};
+    size_t i = 0, j = 0;
+    int32_t last = civil_month_start(through);
+    *n = 0;
+    while (i < no || j < np) {
+        int c = i == no ? 1
+                : j == np
+                    ? -1
+                    : month_code_cmp(owed[i].month, owed[i].code, posted[j].month, posted[j].code);
+        int32_t month = c <= 0 ? owed[i].month : posted[j].month;
+        enum accrual_code code = c <= 0 ? owed[i].code : posted[j].code;
+        int64_t want = c <= 0 ? owed[i++].amount_ore : 0;
+        int64_t have = c >= 0 ? posted[j++].amount_ore : 0;
+        int64_t delta;
+        if (month > last)
+            continue; /* after the run's through: never touched, whatever is posted */
+        if (__builtin_sub_overflow(want, have, &delta))
+            return implausible(err, "an amount owed or posted is out of range");
+        if (delta == 0)
+            continue;
+        enum accrual_status st = emit(&o, month, code, 0, delta);
+        if (st != ACCRUAL_OK) {
+            snprintf(err->message, sizeof err->message, "more than %zu lines", cap);
+            return st;
+        }
+    }
+    *n = o.n;
     return ACCRUAL_OK;
 }

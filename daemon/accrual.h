@@ -60,7 +60,7 @@ struct accrual_line {
 enum accrual_status {
     ACCRUAL_OK = 0,
     ACCRUAL_NO_RATE,     /* a day with no rate in force: err.day and err.code name it */
-    ACCRUAL_IMPLAUSIBLE, /* dates that cannot be right: err.message says which */
+    ACCRUAL_IMPLAUSIBLE, /* dates that cannot be right, or an amount beyond int64: err.message */
     ACCRUAL_TOO_MANY,    /* the output array is too small */
 };
 
@@ -101,5 +101,25 @@ enum accrual_status accrual_allocation(int32_t decided_on, int64_t places,
                                        const struct accrual_schedule *s, int32_t through,
                                        struct accrual_line *out, size_t *n,
                                        struct accrual_error *err);
+
+/* What is posted for one (month, code) of one placement or allocation: the sum of its receivable
+ * accrual postings. */
+struct accrual_posted {
+    long long id;  /* the placement's or allocation's, for the caller; the diff ignores it */
+    int32_t month; /* first day of the calendar month */
+    enum accrual_code code;
+    int64_t amount_ore;
+};
+
+/* The convergent diff: the lines to post so that what is posted becomes what is owed, for the
+ * service months up to the month that holds `through` (a run never posts for a later month,
+ * whatever is posted there). `owed` (accrual_compute's or accrual_allocation's output) and
+ * `posted` are both sorted by month then code, one entry per (month, code). Writes the
+ * non-zero differences (days 0) in the same order, at most `cap` of them (no + np always
+ * suffices); *n gets the count. ACCRUAL_IMPLAUSIBLE when a difference does not fit in int64. */
+enum accrual_status accrual_diff(const struct accrual_line *owed, size_t no,
+                                 const struct accrual_posted *posted, size_t np, int32_t through,
+                                 struct accrual_line *out, size_t cap, size_t *n,
+                                 struct accrual_error *err);
 
 #endif

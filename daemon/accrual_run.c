@@ -5,6 +5,7 @@
 #include "accrual_run.h"
 
 #include "accrual.h"
+#include "accrual_post.h"
 #include "civil_date.h"
 #include "log.h"
 
@@ -33,13 +34,6 @@ struct delta {
 struct deltas {
     struct delta *v;
     size_t n, cap;
-};
-
-struct posted {
-    long long id;
-    int32_t month;
-    enum accrual_code code;
-    int64_t amount;
 };
 
 struct run {
@@ -149,48 +143,53 @@ static bool deltas_push(struct deltas *d, struct delta x)
 
 static int posted_cmp(const void *pa, const void *pb)
 {
-    const struct posted *a = pa, *b = pb;
+    const struct accrual_posted *a = pa, *b = pb;
     if (a->month != b->month)
         return a->month < b->month ? -1 : 1;
     return (int)a->code - (int)b->code;
 }
 
-/* owed (sorted by month, code) against posted (sorted the same way): the differences. */
-static bool diff_lines(const struct accrual_line *owed, size_t no, const struct posted *posted,
-                       size_t np, long long placement_id, long long allocation_id,
-                       struct deltas *out)
+/* Buffers for accrual_diff, reused from one placement to the next. */
+struct scratch {
+    struct accrual_line *out;
+    size_t cap;
+};
+
+/* owed (sorted by month, code) against one placement's or allocation's posted rows (sorted the
+ * same way): the differences through the run's `through`, as deltas. ACCRUAL_IMPLAUSIBLE (err
+ * says why) parks it; ACCRUAL_TOO_MANY means out of memory. */
+static enum accrual_status diff_lines(const struct run *r, struct scratch *s,
+                                      const struct accrual_line *owed, size_t no,
+                                      const struct accrual_posted *posted, size_t np,
+                                      long long placement_id, long long allocation_id,
+                                      struct deltas *out, struct accrual_error *err)
 {
-    size_t i = 0, j = 0;
-    while (i < no || j < np) {
-        int c = i == no ? 1
-                : j == np
-                    ? -1
-                    : posted_cmp(&(struct posted){0, owed[i].month, owed[i].code, 0}, &posted[j]);
-        struct delta d = {placement_id, allocation_id, 0, 0, 0};
-        if (c < 0) {
-            d.month = owed[i].month;
-            d.code = owed[i].code;
-            d.amount = owed[i++].amount_ore;
-        } else if (c > 0) {
-            d.month = posted[j].month;
-            d.code = posted[j].code;
-            d.amount = -posted[j++].amount;
-        } else {
-            d.month = owed[i].month;
-            d.code = owed[i].code;
-            d.amount = owed[i++].amount_ore - posted[j++].amount;
-        }
-        if (d.amount != 0 && !deltas_push(out, d))
-            return false;
+    size_t need = no + np + 1, n = 0;
+    if (need > s->cap) {
+        struct accrual_line *o = realloc(s->out, need * sizeof *o);
+        if (o == NULL)
+            return ACCRUAL_TOO_MANY;
+        s->out = o;
+        s->cap = need;
     }
-    return true;
+    enum accrual_status st =
+        accrual_diff(owed, no, posted, np, r->through, s->out, s->cap, &n, err);
+    if (st != ACCRUAL_OK)
+        return st == ACCRUAL_TOO_MANY ? ACCRUAL_TOO_MANY : ACCRUAL_IMPLAUSIBLE;
+    for (size_t k = 0; k < n; k++) {
+        struct delta d = {placement_id, allocation_id, s->out[k].month, s->out[k].code,
+                          s->out[k].amount_ore};
+        if (!deltas_push(out, d))
+            return ACCRUAL_TOO_MANY;
+    }
+    return ACCRUAL_OK;
 }
 
 /* Reads rows (id, month, code, amount) or (id, month, amount) into an array sorted by id. */
-static struct posted *posted_load(const PGresult *res, bool has_code, size_t *n)
+static struct accrual_posted *posted_load(const PGresult *res, bool has_code, size_t *n)
 {
     int rows = PQntuples(res);
-    struct posted *p = calloc((size_t)rows + 1, sizeof *p);
+    struct accrual_posted *p = calloc((size_t)rows + 1, sizeof *p);
     if (p == NULL)
         return NULL;
     for (int i = 0; i < rows; i++) {
@@ -199,7 +198,7 @@ static struct posted *posted_load(const PGresult *res, bool has_code, size_t *n)
         p[i].code = ACCRUAL_ALLOCATION_PLACE;
         if (has_code && !accrual_code_parse(PQgetvalue(res, i, 2), &p[i].code))
             p[i].code = ACCRUAL_CODES;
-        p[i].amount = strtoll(PQgetvalue(res, i, has_code ? 3 : 2), NULL, 10);
+        p[i].amount_ore = strtoll(PQgetvalue(res, i, has_code ? 3 : 2), NULL, 10);
     }
     *n = (size_t)rows;
     return p;
@@ -214,6 +213,28 @@ static void park(struct run *r, const char *muni, long long id, const char *why)
     log_warn("accrual: placement %lld parked: %s", id, why);
 }
 
+static void park_allocation(struct run *r, const char *muni, const char *id, const char *why)
+{
+    json_array_append_new(r->parked, json_pack("{s:s, s:s, s:s}", "allocation_id", id,
+                                               "municipality", muni, "reason", why));
+    log_warn("accrual: allocation %s parked: %s", id, why);
+}
+
+/* Under the municipality's lock: a run that started alongside one with a later `through` (which
+ * then committed this municipality first) must not post here, not even in its own last month. */
+static bool state_not_later(const struct run *r, const PGresult *state, char *err, size_t errlen)
+{
+    int32_t next;
+    const char *s = PQgetvalue(state, 0, 0);
+    if (!civil_parse(s, strlen(s), &next) || next - 1 <= r->through)
+        return true;
+    char later[CIVIL_DATE_LEN + 1];
+    civil_format(next - 1, later);
+    snprintf(err, errlen, "already accrued through %s by a later run; this run goes through %s",
+             later, r->through_text);
+    return false;
+}
+
 /* The placements to recompute and what is posted for them. Without a previous run, or after a
  * rate change, all of the municipality's placements; else the changed ones and those with days in
  * (previous through, through]. */
@@ -226,7 +247,7 @@ static bool placements_fetch(struct run *r, const char *muni, const PGresult *di
         "per.person_id = p.person_id AND per.municipality = p.municipality "
         "WHERE p.municipality = $1";
     static const char posted_cols[] =
-        "SELECT placement_id, month, code, sum(amount_ore) FROM postings "
+        "SELECT placement_id, month, code, sum(amount_ore)::bigint FROM postings "
         "WHERE municipality = $1 AND kind = 'accrual' AND account = 'receivable' "
         "AND placement_id IS NOT NULL";
     PGresult *state = exec(r->pg, "SELECT through + 1 FROM accrual_state WHERE municipality = $1",
@@ -234,6 +255,10 @@ static bool placements_fetch(struct run *r, const char *muni, const PGresult *di
     if (state == NULL)
         return false;
     bool all = PQntuples(state) == 0;
+    if (!all && !state_not_later(r, state, err, errlen)) {
+        PQclear(state);
+        return false;
+    }
     for (int i = 0; i < PQntuples(dirty); i++)
         all = all || strcmp(PQgetvalue(dirty, i, 2), "t") == 0;
     char sql[1024];
@@ -278,10 +303,11 @@ static bool placements_fetch(struct run *r, const char *muni, const PGresult *di
     for (int i = 0; *pl != NULL && i < PQntuples(*pl); i++)
         strbuf_printf(&ids, "%s%s", i ? "," : "", PQgetvalue(*pl, i, 0));
     strbuf_str(&ids, "}");
-    snprintf(sql, sizeof sql,
-             "SELECT placement_id, month, code, sum(amount_ore) FROM postings WHERE $1::text IS "
-             "NOT NULL AND kind = 'accrual' AND account = 'receivable' AND placement_id = "
-             "ANY($2::bigint[]) GROUP BY 1, 2, 3 ORDER BY 1");
+    snprintf(
+        sql, sizeof sql,
+        "SELECT placement_id, month, code, sum(amount_ore)::bigint FROM postings WHERE $1::text IS "
+        "NOT NULL AND kind = 'accrual' AND account = 'receivable' AND placement_id = "
+        "ANY($2::bigint[]) GROUP BY 1, 2, 3 ORDER BY 1");
     const char *p2[2] = {muni, strbuf_cstr(&ids)};
     *posted = *pl ? exec(r->pg, sql, 2, p2, "reading postings", err, errlen) : NULL;
     bool ok = !ids.oom && *pl != NULL && *posted != NULL;
@@ -309,8 +335,9 @@ static bool placements_diff(struct run *r, const char *muni, const PGresult *pl,
                             size_t errlen)
 {
     size_t np = 0, j = 0;
-    struct posted *posted = posted_load(posted_res, true, &np);
+    struct accrual_posted *posted = posted_load(posted_res, true, &np);
     struct accrual_line *lines = malloc(MAX_LINES * sizeof *lines);
+    struct scratch sc = {0};
     bool ok = posted != NULL && lines != NULL;
     for (int i = 0; ok && i < PQntuples(pl); i++) {
         long long id = strtoll(PQgetvalue(pl, i, 0), NULL, 10);
@@ -329,10 +356,15 @@ static bool placements_diff(struct run *r, const char *muni, const PGresult *pl,
             park(r, muni, id, e.message);
             continue;
         }
-        ok = diff_lines(lines, n, posted + first, j - first, id, 0, out);
+        enum accrual_status st =
+            diff_lines(r, &sc, lines, n, posted + first, j - first, id, 0, out, &e);
+        if (st == ACCRUAL_IMPLAUSIBLE)
+            park(r, muni, id, e.message);
+        ok = st != ACCRUAL_TOO_MANY;
     }
     if (!ok)
         snprintf(err, errlen, "out of memory");
+    free(sc.out);
     free(lines);
     free(posted);
     return ok;
@@ -350,14 +382,15 @@ static bool allocations_diff(struct run *r, const char *muni, struct deltas *out
         return true; /* nothing to read: the common case, and the postings scan is not free */
     }
     PGresult *pr = al ? exec(r->pg,
-                             "SELECT allocation_id, month, sum(amount_ore) FROM postings "
+                             "SELECT allocation_id, month, sum(amount_ore)::bigint FROM postings "
                              "WHERE municipality = $1 AND kind = 'accrual' AND "
                              "account = 'receivable' AND allocation_id IS NOT NULL "
                              "GROUP BY 1, 2 ORDER BY 1, 2",
                              1, (const char *[]){muni}, "reading allocation postings", err, errlen)
                       : NULL;
     size_t np = 0, j = 0;
-    struct posted *posted = pr ? posted_load(pr, false, &np) : NULL;
+    struct accrual_posted *posted = pr ? posted_load(pr, false, &np) : NULL;
+    struct scratch sc = {0};
     bool ok = posted != NULL;
     for (int i = 0; ok && i < PQntuples(al); i++) {
         long long id = strtoll(PQgetvalue(al, i, 0), NULL, 10);
@@ -369,16 +402,16 @@ static bool allocations_diff(struct run *r, const char *muni, struct deltas *out
         first = j;
         while (j < np && posted[j].id == id)
             j++;
-        if (accrual_allocation(date_of(al, i, 1), strtoll(PQgetvalue(al, i, 2), NULL, 10),
-                               &r->sched.view, r->through, &line, &n, &e) != ACCRUAL_OK) {
-            log_warn("accrual: allocation %lld parked: %s", id, e.message);
-            json_array_append_new(r->parked, json_pack("{s:s, s:s, s:s}", "allocation_id",
-                                                       PQgetvalue(al, i, 0), "municipality", muni,
-                                                       "reason", e.message));
-            continue;
-        }
-        ok = diff_lines(&line, n, posted + first, j - first, 0, id, out);
+        enum accrual_status st =
+            accrual_allocation(date_of(al, i, 1), strtoll(PQgetvalue(al, i, 2), NULL, 10),
+                               &r->sched.view, r->through, &line, &n, &e);
+        if (st == ACCRUAL_OK)
+            st = diff_lines(r, &sc, &line, n, posted + first, j - first, 0, id, out, &e);
+        if (st != ACCRUAL_OK && st != ACCRUAL_TOO_MANY)
+            park_allocation(r, muni, PQgetvalue(al, i, 0), e.message);
+        ok = st != ACCRUAL_TOO_MANY;
     }
+    free(sc.out);
     free(posted);
     PQclear(al);
     PQclear(pr);
@@ -393,48 +426,6 @@ static int delta_month_cmp(const void *pa, const void *pb)
     if (a->month != b->month)
         return a->month < b->month ? -1 : 1;
     return (int)a->code - (int)b->code;
-}
-
-static void array_item(struct strbuf *b, bool first, const char *text)
-{
-    if (!first)
-        strbuf_add(b, ",", 1);
-    strbuf_str(b, text);
-}
-
-struct posting_arrays {
-    struct strbuf jid, pid, aid, mon, code, amt; /* the account follows from pid/aid */
-    size_t n;
-};
-
-static void arrays_free(struct posting_arrays *a)
-{
-    struct strbuf *all[] = {&a->jid, &a->pid, &a->aid, &a->mon, &a->code, &a->amt};
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
-        strbuf_free(all[k]);
-}
-
-static bool arrays_oom(const struct posting_arrays *a)
-{
-    return a->jid.oom || a->pid.oom || a->aid.oom || a->mon.oom || a->code.oom || a->amt.oom;
-}
-
-/* Appends one posting to the parallel array literals that one INSERT … unnest() reads. */
-static void arrays_add(struct posting_arrays *a, const char *journal, long long placement,
-                       long long allocation, int32_t month, enum accrual_code code, int64_t amount)
-{
-    char num[32], month_text[CIVIL_DATE_LEN + 1];
-    bool first = a->n++ == 0;
-    civil_format(month, month_text);
-    array_item(&a->jid, first, journal);
-    snprintf(num, sizeof num, "%lld", placement);
-    array_item(&a->pid, first, placement ? num : "NULL");
-    snprintf(num, sizeof num, "%lld", allocation);
-    array_item(&a->aid, first, allocation ? num : "NULL");
-    array_item(&a->mon, first, month_text);
-    array_item(&a->code, first, accrual_code_name(code));
-    snprintf(num, sizeof num, "%lld", (long long)amount);
-    array_item(&a->amt, first, num);
 }
 
 static const char *journal_of(const PGresult *jr, int32_t month)
@@ -462,7 +453,7 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
                         char *err, size_t errlen)
 {
     struct strbuf months = {0};
-    struct posting_arrays a = {0};
+    struct accrual_post_arrays a = {0};
     char cause[96], month_text[CIVIL_DATE_LEN + 1];
     bool ok = false;
     PGresult *jr = NULL;
@@ -473,7 +464,7 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
         if (i > 0 && d->v[i].month == d->v[i - 1].month)
             continue;
         civil_format(d->v[i].month, month_text);
-        array_item(&months, months.len == 1, month_text);
+        accrual_post_item(&months, months.len == 1, month_text);
     }
     strbuf_str(&months, "}");
     snprintf(cause, sizeof cause, "accrual run %s through %s", r->run_id, r->through_text);
@@ -485,38 +476,42 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
               4, jp, "writing journals", err, errlen);
     if (jr == NULL)
         goto done;
-    struct strbuf *all[] = {&a.jid, &a.pid, &a.aid, &a.mon, &a.code, &a.amt};
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
-        strbuf_str(all[k], "{");
+    accrual_post_open(&a);
     /* compensation: one per (month, code), from the month-ordered deltas */
     for (size_t i = 0; i < d->n;) {
         const char *journal = journal_of(jr, d->v[i].month);
-        int64_t sum = 0;
+        int64_t sum = 0, total;
+        bool range = true;
         size_t k = i;
         for (; k < d->n && d->v[k].month == d->v[i].month && d->v[k].code == d->v[i].code; k++)
-            sum += d->v[k].amount;
+            range = range && !__builtin_add_overflow(sum, d->v[k].amount, &sum);
         if (journal == NULL) {
             snprintf(err, errlen, "journal for a month is missing");
             goto done;
         }
+        json_t *t = json_object_get(totals_by_code, accrual_code_name(d->v[i].code));
+        if (!range || sum == INT64_MIN ||
+            __builtin_add_overflow(t ? json_integer_value(t) : 0, sum, &total)) {
+            snprintf(err, errlen, "a total of the %s postings is out of range",
+                     accrual_code_name(d->v[i].code));
+            goto done;
+        }
         if (sum != 0) {
-            arrays_add(&a, journal, 0, 0, d->v[i].month, d->v[i].code, -sum);
-            json_t *t = json_object_get(totals_by_code, accrual_code_name(d->v[i].code));
+            accrual_post_add(&a, journal, 0, 0, d->v[i].month, d->v[i].code, -sum);
             json_object_set_new(totals_by_code, accrual_code_name(d->v[i].code),
-                                json_integer((t ? json_integer_value(t) : 0) + sum));
+                                json_integer(total));
         }
         i = k;
     }
     qsort(d->v, d->n, sizeof *d->v, delta_key_cmp);
     for (size_t i = 0; i < d->n; i++) {
         const struct delta *x = &d->v[i];
-        arrays_add(&a, journal_of(jr, x->month), x->placement_id, x->allocation_id, x->month,
-                   x->code, x->amount);
+        accrual_post_add(&a, journal_of(jr, x->month), x->placement_id, x->allocation_id, x->month,
+                         x->code, x->amount);
         r->lines++;
     }
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
-        strbuf_str(all[k], "}");
-    if (arrays_oom(&a) || months.oom) {
+    accrual_post_close(&a);
+    if (accrual_post_oom(&a) || months.oom) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -538,7 +533,7 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
 done:
     PQclear(jr);
     strbuf_free(&months);
-    arrays_free(&a);
+    accrual_post_free(&a);
     return ok;
 }
 

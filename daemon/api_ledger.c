@@ -229,9 +229,10 @@ static json_t *line_json(int32_t month, const char *code, int32_t days, int64_t 
                      "owed_ore", (json_int_t)owed, "posted_ore", (json_int_t)posted);
 }
 
-/* Merges the engine's lines with the posted ones (both keyed by month and code). */
+/* Merges the engine's lines with the posted ones (both keyed by month and code); *range turns
+ * false when a total does not fit in int64. */
 static json_t *accrual_lines(const struct accrual_line *owed, size_t n, json_t *posted,
-                             int64_t *total_owed, int64_t *total_posted)
+                             int64_t *total_owed, int64_t *total_posted, bool *range)
 {
     json_t *lines = json_array();
     json_t *used = json_array();
@@ -252,8 +253,8 @@ static json_t *accrual_lines(const struct accrual_line *owed, size_t n, json_t *
         }
         json_array_append_new(lines, line_json(owed[k].month, accrual_code_name(owed[k].code),
                                                owed[k].days, owed[k].amount_ore, posted_amount));
-        *total_owed += owed[k].amount_ore;
-        *total_posted += posted_amount;
+        *range = *range && !__builtin_add_overflow(*total_owed, owed[k].amount_ore, total_owed) &&
+                 !__builtin_add_overflow(*total_posted, posted_amount, total_posted);
     }
     /* Posted lines the engine no longer owes (a reclaim not yet posted). */
     json_array_foreach(posted, i, p)
@@ -272,7 +273,8 @@ static json_t *accrual_lines(const struct accrual_line *owed, size_t n, json_t *
         int64_t amount = json_integer_value(json_object_get(p, "amount_ore"));
         json_array_append_new(
             lines, line_json(month, json_string_value(json_object_get(p, "code")), 0, 0, amount));
-        *total_posted += amount;
+        *range = *range && json_is_integer(json_object_get(p, "amount_ore")) &&
+                 !__builtin_add_overflow(*total_posted, amount, total_posted);
     }
     json_decref(used);
     return lines;
@@ -308,8 +310,18 @@ static void on_accrual_input(struct api_call *c, const PGresult *res)
     if (st != ACCRUAL_OK)
         n = 0;
     int64_t total_owed = 0, total_posted = 0;
-    json_t *lines = accrual_lines(owed ? owed : (struct accrual_line[1]){{0}}, n,
-                                  json_object_get(in, "posted"), &total_owed, &total_posted);
+    bool range = true;
+    json_t *lines =
+        accrual_lines(owed ? owed : (struct accrual_line[1]){{0}}, n, json_object_get(in, "posted"),
+                      &total_owed, &total_posted, &range);
+    if (!range) {
+        json_decref(lines);
+        json_decref(in);
+        free(owed);
+        api_reply_error(c, 500, "internal", "a total of the placement's accruals is out of range",
+                        NULL);
+        return;
+    }
     json_t *out = json_pack("{s:s, s:O, s:o, s:I, s:I}", "placement_id", c->path_id, "through",
                             through ? through : json_null(), "lines", lines, "total_owed_ore",
                             (json_int_t)total_owed, "total_posted_ore", (json_int_t)total_posted);

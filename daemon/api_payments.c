@@ -67,8 +67,8 @@ static json_t *payment_line(json_t *line, size_t i, struct jc_error *err)
         !jc_get_string(line, "dossier_number", false, 32, &dossier, err) ||
         !json_month(line, "month", true, month, err) ||
         !jc_get_enum(line, "code", true, codes, &code, err) ||
-        !jc_get_int(line, "amount_ore", true, -1000000000000LL, 1000000000000LL, &amount, NULL,
-                    err)) {
+        !jc_get_int(line, "amount_ore", true, -PAYMENTS_AMOUNT_MAX, PAYMENTS_AMOUNT_MAX, &amount,
+                    NULL, err)) {
         char field[sizeof err->field + 32];
         snprintf(field, sizeof field, "lines[%zu].%s", i, err->field);
         snprintf(err->field, sizeof err->field, "%.63s", field);
@@ -101,8 +101,8 @@ void api_payment_create(struct api_call *c)
     json_t *norm = json_array();
     bool ok = jc_get_municipality(body, "municipality", true, muni, &err) &&
               jc_get_date(body, "paid_on", true, &d, NULL, &err) &&
-              jc_get_int(body, "amount_ore", true, -1000000000000LL, 1000000000000LL, &amount, NULL,
-                         &err) &&
+              jc_get_int(body, "amount_ore", true, -PAYMENTS_AMOUNT_MAX, PAYMENTS_AMOUNT_MAX,
+                         &amount, NULL, &err) &&
               jc_get_string(body, "reference", true, REFERENCE_MAX, &reference, &err) &&
               json_month(body, "month", false, month, &err);
     if (ok && lines != NULL && !json_is_null(lines)) {

@@ -215,7 +215,7 @@ static const char *parse_amount(struct field f, int64_t *out)
         }
     }
     if (too_big)
-        return "must be between -1000000000000 and 1000000000000 öre";
+        return "must be between -100000000000 and 100000000000 öre (10^11) per line";
     *out = neg ? -v : v;
     return NULL;
 }

@@ -17,7 +17,7 @@
  * - Per line: municipality 4 digits; dossier_number 1..32 of A-Z a-z 0-9 '-', required for every
  *   code except ALLOCATION_PLACE, for which it must be empty (paid per municipality); month
  *   YYYY-MM; code MOVE_IN, DAY_CHILD, DAY_ADULT, DAY_FORMER_UAM or ALLOCATION_PLACE (upper
- *   case); amount_ore an integer with optional sign, no decimals, |amount| <= 10^12 (negative:
+ *   case); amount_ore an integer with optional sign, no decimals, |amount| <= 10^11 (negative:
  *   the state nets its reclaims); paid_on a real date YYYY-MM-DD; reference 1..64 characters of
  *   printable UTF-8, not beginning or ending with a space.
  * - Limits: PAYMENTS_CSV_MAX_LINES payment lines and PAYMENTS_CSV_MAX_LINE_LEN bytes per line;
@@ -41,7 +41,13 @@
 #define PAYMENTS_CSV_MAX_ERRORS 1000   /* errors kept; errors_total counts the rest */
 #define PAYMENTS_CSV_DOSSIER_MAX 32    /* bytes */
 #define PAYMENTS_CSV_REFERENCE_MAX 64  /* characters (code points) */
-#define PAYMENTS_CSV_AMOUNT_MAX 1000000000000LL
+/* |öre| of one payment line, in a list or a manual payment: 10^11 (one thousand million kronor).
+ * With at most PAYMENTS_CSV_MAX_LINES lines, no list's total can leave int64 (2 * 10^16 at most),
+ * so a list is summed exactly and needs no limit of its own. */
+#define PAYMENTS_AMOUNT_MAX 100000000000LL
+#define PAYMENTS_CSV_AMOUNT_MAX PAYMENTS_AMOUNT_MAX
+_Static_assert(PAYMENTS_CSV_MAX_LINES *PAYMENTS_AMOUNT_MAX < INT64_MAX / 256,
+               "a payment list's total must fit in int64 with room to spare");
 #define PAYMENTS_CSV_MESSAGE_LEN 128
 
 struct payments_csv_line {

@@ -196,6 +196,19 @@ static int64_t int_of(const PGresult *res, int row, int col)
     return s ? strtoll(s, NULL, 10) : 0;
 }
 
+/* A sum from the database as int64, or false when it does not fit (strtoll would saturate). */
+static bool int_in_range(const PGresult *res, int row, int col, int64_t *out)
+{
+    const char *s = value(res, row, col);
+    char *end;
+    errno = 0;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    if (s != NULL && (errno == ERANGE || *end != '\0'))
+        return false;
+    *out = v;
+    return true;
+}
+
 /* ------------------------------------------------------------------ files */
 
 static bool write_all(int fd, const char *data, size_t len)
@@ -356,13 +369,18 @@ static bool balance_parse(struct muni *m, char *err, size_t errlen)
     }
     for (int i = 0; i < rows; i++) {
         struct report_totals *t = &m->by_code[m->nby_code++];
-        *t = (struct report_totals){PQgetvalue(r, i, 0), int_of(r, i, 1), int_of(r, i, 2),
-                                    int_of(r, i, 3),     int_of(r, i, 4), int_of(r, i, 5)};
-        m->total.owed_ore += t->owed_ore;
-        m->total.paid_ore += t->paid_ore;
-        m->total.outstanding_ore += t->outstanding_ore;
-        m->total.reclaim_ore += t->reclaim_ore;
-        m->total.not_due_ore += t->not_due_ore;
+        t->code = PQgetvalue(r, i, 0);
+        int64_t *field[5] = {&t->owed_ore, &t->paid_ore, &t->outstanding_ore, &t->reclaim_ore,
+                             &t->not_due_ore};
+        int64_t *sum[5] = {&m->total.owed_ore, &m->total.paid_ore, &m->total.outstanding_ore,
+                           &m->total.reclaim_ore, &m->total.not_due_ore};
+        for (int k = 0; k < 5; k++) {
+            if (!int_in_range(r, i, k + 1, field[k]) ||
+                __builtin_add_overflow(*sum[k], *field[k], sum[k])) {
+                snprintf(err, errlen, "a balance total of code %s is out of range", t->code);
+                return false;
+            }
+        }
     }
     return true;
 }

@@ -674,20 +674,21 @@ static void index_row(struct strbuf *out, const struct report_index_row *r)
 
 static void index_total(struct strbuf *out, const struct report_index *ix)
 {
-    struct report_totals t = {0};
+    int64_t t[4] = {0};
+    bool wrapped[4] = {false};
     for (size_t i = 0; i < ix->nrows; i++) {
-        if (ix->rows[i].failed)
-            continue;
-        t.owed_ore += ix->rows[i].total.owed_ore;
-        t.paid_ore += ix->rows[i].total.paid_ore;
-        t.outstanding_ore += ix->rows[i].total.outstanding_ore;
-        t.reclaim_ore += ix->rows[i].total.reclaim_ore;
+        const struct report_totals *r = &ix->rows[i].total;
+        const int64_t v[4] = {r->owed_ore, r->paid_ore, r->outstanding_ore, r->reclaim_ore};
+        for (int k = 0; k < 4 && !ix->rows[i].failed; k++)
+            wrapped[k] = wrapped[k] || __builtin_add_overflow(t[k], v[k], &t[k]);
     }
     strbuf_printf(out, "<tr class=\"total\"><td></td><td>All %zu municipalities</td>", ix->nrows);
-    td_kronor(out, t.owed_ore);
-    td_kronor(out, t.paid_ore);
-    td_kronor(out, t.outstanding_ore);
-    td_kronor(out, t.reclaim_ore);
+    for (int k = 0; k < 4; k++) {
+        if (wrapped[k])
+            strbuf_str(out, "<td class=\"num\">out of range</td>");
+        else
+            td_kronor(out, t[k]);
+    }
     strbuf_str(out, "<td></td></tr>\n");
 }
 

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "payments_csv.h"
 #include "token.h"
 
 #include <event2/event.h>
@@ -528,7 +529,7 @@ static void check_post_args(const char *op, json_t *a)
                                    "lines", NULL});
         check_muni(op, want_string(op, a, "municipality", true, 4, "0123456789"), true);
         want_date(op, a, "paid_on", true);
-        want_int(op, a, "amount_ore", true, -1000000000000LL, 1000000000000LL);
+        want_int(op, a, "amount_ore", true, -PAYMENTS_AMOUNT_MAX, PAYMENTS_AMOUNT_MAX);
         want_string(op, a, "reference", true, 64, NULL);
         want_month(op, a, "month", false);
         json_t *lines = json_object_get(a, "lines"), *l;
@@ -541,7 +542,7 @@ static void check_post_args(const char *op, json_t *a)
             const char *d = want_string(op, l, "dossier_number", false, 32, NULL);
             want_month(op, l, "month", true);
             const char *c = want_enum(op, l, "code", codes);
-            want_int(op, l, "amount_ore", true, -1000000000000LL, 1000000000000LL);
+            want_int(op, l, "amount_ore", true, -PAYMENTS_AMOUNT_MAX, PAYMENTS_AMOUNT_MAX);
             PCHECK((d == NULL) == (strcmp(c, "ALLOCATION_PLACE") == 0),
                    "%s: lines[%zu] dossier vs code", op, i);
         }
@@ -563,7 +564,7 @@ static void check_post_args(const char *op, json_t *a)
             PCHECK((json_string_length(d) == 0) == (strcmp(c, "ALLOCATION_PLACE") == 0),
                    "%s: lines[%zu] dossier vs code", op, i);
             want_month(op, l, "month", true);
-            want_int(op, l, "amount_ore", true, -1000000000000LL, 1000000000000LL);
+            want_int(op, l, "amount_ore", true, -PAYMENTS_AMOUNT_MAX, PAYMENTS_AMOUNT_MAX);
             want_date(op, l, "paid_on", true);
             want_string(op, l, "reference", true, 256, NULL);
         }

@@ -2,7 +2,7 @@
  *
  * Invariants. Accepted: no errors; every line holds what the format allows (4-digit
  * municipality, dossier of A-Z a-z 0-9 '-' that is empty exactly on ALLOCATION_PLACE, a month's
- * first day, |amount| <= 10^12, a real paid_on, a reference of 1..64 printable UTF-8 characters
+ * first day, |amount| <= 10^11, a real paid_on, a reference of 1..64 printable UTF-8 characters
  * without a space at either end), line numbers rise; and writing the lines back as a CSV file and
  * parsing it again gives the same lines. Refused: at least one error, none kept beyond the cap,
  * errors_total >= nerrors, no lines, line numbers within the file, in order, every message set and

@@ -364,17 +364,18 @@ static void test_limits(void **state)
     assert_int_equal(res.errors_total, 1);
     payments_csv_free(&res);
 
-    /* Amounts: ±10^12 inclusive; anything longer is refused without overflowing. */
+    /* Amounts: ±10^11 inclusive; anything longer is refused without overflowing. */
     static const struct {
         const char *text;
         bool ok;
         int64_t value;
     } amounts[] = {
-        {"1000000000000", true, 1000000000000LL},
-        {"-1000000000000", true, -1000000000000LL},
-        {"0001000000000000", true, 1000000000000LL},
-        {"1000000000001", false, 0},
-        {"-1000000000001", false, 0},
+        {"100000000000", true, 100000000000LL},
+        {"-100000000000", true, -100000000000LL},
+        {"000100000000000", true, 100000000000LL},
+        {"100000000001", false, 0},
+        {"-100000000001", false, 0},
+        {"1000000000000", false, 0},
         {"99999999999999999999999999999", false, 0},
         {"-9223372036854775808", false, 0},
     };
@@ -479,6 +480,47 @@ static void test_noise(void **state)
     }
 }
 
+/* Issue 16 item 5: |amount| <= 10^11 öre per line; a line beyond is refused with its line number
+ * (physical lines: the blank line 4 counts) and the field, and nothing is kept. */
+static void test_csv_amount_over_1e11_refused_with_line(void **state)
+{
+    (void)state;
+    static const char csv[] = HEADER "\n"
+                                     "1480;A;2024-03;DAY_ADULT;100000000000;2024-04-25;R\n"
+                                     "1480;A;2024-02;DAY_ADULT;-100000000000;2024-04-25;R\n"
+                                     "\n"
+                                     "1480;A;2024-01;DAY_ADULT;100000000001;2024-04-25;R\n"
+                                     "1480;A;2024-04;DAY_ADULT;-100000000001;2024-04-25;R\n";
+    struct payments_csv_result res;
+    assert_errors(csv, "5:amount_ore|6:amount_ore|");
+    assert_false(parse_str(csv, &res));
+    assert_non_null(strstr(res.errors[0].message, "100000000000"));
+    payments_csv_free(&res);
+}
+
+/* The longest list, every line at the bound: accepted, and its total (2 * 10^16) is exact in
+ * int64 — a list cannot wrap a total, so no list-level limit is needed. */
+static void test_csv_max_list_total_exact(void **state)
+{
+    (void)state;
+    struct strbuf b = {0};
+    struct payments_csv_result res;
+    strbuf_printf(&b, "%s\n", HEADER);
+    for (int i = 0; i < PAYMENTS_CSV_MAX_LINES; i++)
+        strbuf_printf(&b, "1480;A;2024-03;DAY_ADULT;100000000000;2024-04-25;R%d\n", i % 100);
+    assert_false(b.oom);
+    assert_true(payments_csv_parse(b.p, b.len, &res));
+    assert_int_equal(res.nlines, PAYMENTS_CSV_MAX_LINES);
+    int64_t total = 0;
+    bool wrapped = false;
+    for (size_t i = 0; i < res.nlines; i++)
+        wrapped = wrapped || __builtin_add_overflow(total, res.lines[i].amount_ore, &total);
+    assert_false(wrapped);
+    assert_true(total == (int64_t)PAYMENTS_CSV_MAX_LINES * 100000000000LL);
+    payments_csv_free(&res);
+    strbuf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +535,8 @@ int main(void)
         cmocka_unit_test(test_blank_lines_counted),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_noise),
+        cmocka_unit_test(test_csv_amount_over_1e11_refused_with_line),
+        cmocka_unit_test(test_csv_max_list_total_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

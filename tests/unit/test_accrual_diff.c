@@ -1,0 +1,213 @@
+/* Unit tests for accrual_diff, the convergent diff of an accrual run (issue 16 item 1): what is
+ * owed against what is posted, and never a line for a service month after the run's `through`,
+ * whatever is already posted there (a run that failed or was killed part way may have posted
+ * later months). And the engine's amounts never wrap (item 5). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "accrual.h"
+#include "civil_date.h"
+
+#define CAP 256
+
+static int32_t M(int y, int m)
+{
+    return civil_from_ymd(y, m, 1);
+}
+
+static struct accrual_line owe(int32_t month, enum accrual_code code, int64_t amount)
+{
+    return (struct accrual_line){month, code, 0, amount};
+}
+
+static struct accrual_posted post(int32_t month, enum accrual_code code, int64_t amount)
+{
+    return (struct accrual_posted){0, month, code, amount};
+}
+
+/* A run through 2024-02-29 after a failed run posted through 2024-04-30: March and April are
+ * left exactly as posted (no reversal), January and February converge. */
+static void diff_leaves_months_after_through(void **state)
+{
+    (void)state;
+    const struct accrual_line owed[] = {
+        owe(M(2024, 1), ACCRUAL_MOVE_IN, 1500000),
+        owe(M(2024, 1), ACCRUAL_DAY_CHILD, 330000),
+        owe(M(2024, 2), ACCRUAL_DAY_CHILD, 435000),
+    };
+    const struct accrual_posted posted[] = {
+        post(M(2024, 1), ACCRUAL_MOVE_IN, 1500000),  post(M(2024, 1), ACCRUAL_DAY_CHILD, 330000),
+        post(M(2024, 2), ACCRUAL_DAY_CHILD, 435000), post(M(2024, 3), ACCRUAL_DAY_CHILD, 465000),
+        post(M(2024, 4), ACCRUAL_DAY_CHILD, 450000), post(M(2024, 4), ACCRUAL_DAY_ADULT, 1),
+    };
+    struct accrual_line out[CAP];
+    struct accrual_error err;
+    size_t n = 99;
+    assert_int_equal(
+        accrual_diff(owed, 3, posted, 6, civil_from_ymd(2024, 2, 29), out, CAP, &n, &err),
+        ACCRUAL_OK);
+    assert_int_equal(n, 0);
+}
+
+/* Whatever is posted after `through` (nothing owed there, or odd amounts) yields no line; the
+ * months up to `through` converge: posted + diff = owed. */
+static void diff_converges_up_to_through_only(void **state)
+{
+    (void)state;
+    const struct accrual_line owed[] = {
+        owe(M(2024, 1), ACCRUAL_DAY_ADULT, 100),
+        owe(M(2024, 2), ACCRUAL_DAY_ADULT, 200),
+    };
+    const struct accrual_posted posted[] = {
+        post(M(2024, 1), ACCRUAL_DAY_ADULT, 60),
+        post(M(2024, 2), ACCRUAL_DAY_CHILD, 50),
+        post(M(2024, 3), ACCRUAL_DAY_ADULT, -7),
+        post(M(2025, 7), ACCRUAL_MOVE_IN, INT64_MAX),
+    };
+    struct accrual_line out[CAP];
+    struct accrual_error err;
+    size_t n = 0;
+    assert_int_equal(
+        accrual_diff(owed, 2, posted, 4, civil_from_ymd(2024, 2, 29), out, CAP, &n, &err),
+        ACCRUAL_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].month, M(2024, 1));
+    assert_int_equal(out[0].code, ACCRUAL_DAY_ADULT);
+    assert_int_equal(out[0].amount_ore, 40);
+    assert_int_equal(out[1].month, M(2024, 2));
+    assert_int_equal(out[1].code, ACCRUAL_DAY_CHILD);
+    assert_int_equal(out[1].amount_ore, -50);
+    assert_int_equal(out[2].month, M(2024, 2));
+    assert_int_equal(out[2].code, ACCRUAL_DAY_ADULT);
+    assert_int_equal(out[2].amount_ore, 200);
+}
+
+/* The month that holds `through` is that run's own: it converges to the days through `through`. */
+static void diff_month_of_through_converges(void **state)
+{
+    (void)state;
+    const struct accrual_line owed[] = {owe(M(2024, 2), ACCRUAL_DAY_CHILD, 15 * 15000)};
+    const struct accrual_posted posted[] = {post(M(2024, 2), ACCRUAL_DAY_CHILD, 10 * 15000)};
+    struct accrual_line out[CAP];
+    struct accrual_error err;
+    size_t n = 0;
+    assert_int_equal(
+        accrual_diff(owed, 1, posted, 1, civil_from_ymd(2024, 2, 15), out, CAP, &n, &err),
+        ACCRUAL_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].amount_ore, 5 * 15000);
+}
+
+/* Differences that do not fit in int64 are refused, not wrapped; too small an output too. */
+static void diff_overflow_and_cap(void **state)
+{
+    (void)state;
+    const struct accrual_line owed[] = {owe(M(2024, 1), ACCRUAL_DAY_ADULT, INT64_MAX),
+                                        owe(M(2024, 2), ACCRUAL_DAY_ADULT, 1)};
+    const struct accrual_posted posted[] = {post(M(2024, 1), ACCRUAL_DAY_ADULT, -1)};
+    struct accrual_line out[CAP];
+    struct accrual_error err;
+    size_t n = 0;
+    int32_t through = civil_from_ymd(2024, 2, 29);
+    assert_int_equal(accrual_diff(owed, 2, posted, 1, through, out, CAP, &n, &err),
+                     ACCRUAL_IMPLAUSIBLE);
+    assert_non_null(strstr(err.message, "out of range"));
+    const struct accrual_line small[] = {owe(M(2024, 1), ACCRUAL_DAY_ADULT, 5),
+                                         owe(M(2024, 2), ACCRUAL_DAY_ADULT, 1)};
+    assert_int_equal(accrual_diff(small, 2, NULL, 0, through, out, 1, &n, &err), ACCRUAL_TOO_MANY);
+}
+
+/* Random owed and posted sets over 24 months and a random `through`: no line after the month of
+ * `through`, and posted + diff = owed for every (month, code) up to it. */
+static void diff_random_never_after_through(void **state)
+{
+    (void)state;
+    srand(16);
+    for (int round = 0; round < 20000; round++) {
+        struct accrual_line owed[CAP], out[2 * CAP];
+        struct accrual_posted posted[CAP];
+        size_t no = 0, np = 0, n = 0;
+        int64_t want[24][ACCRUAL_CODES] = {{0}}, have[24][ACCRUAL_CODES] = {{0}};
+        for (int m = 0; m < 24; m++) {
+            for (int c = 0; c < ACCRUAL_CODES; c++) {
+                if (rand() % 3 == 0) {
+                    want[m][c] = rand() % 1000 + 1;
+                    owed[no++] =
+                        owe(M(2023 + m / 12, m % 12 + 1), (enum accrual_code)c, want[m][c]);
+                }
+                if (rand() % 3 == 0) {
+                    have[m][c] = rand() % 2001 - 1000;
+                    posted[np++] =
+                        post(M(2023 + m / 12, m % 12 + 1), (enum accrual_code)c, have[m][c]);
+                }
+            }
+        }
+        int tm = rand() % 24;
+        int32_t through = civil_from_ymd(2023 + tm / 12, tm % 12 + 1, rand() % 28 + 1);
+        struct accrual_error err;
+        assert_int_equal(accrual_diff(owed, no, posted, np, through, out, 2 * CAP, &n, &err),
+                         ACCRUAL_OK);
+        for (size_t k = 0; k < n; k++) {
+            int y, mo, d;
+            civil_to_ymd(out[k].month, &y, &mo, &d);
+            int m = (y - 2023) * 12 + mo - 1;
+            assert_true(out[k].month <= civil_month_start(through));
+            assert_true(out[k].amount_ore != 0);
+            have[m][out[k].code] += out[k].amount_ore;
+        }
+        for (int m = 0; m <= tm; m++)
+            for (int c = 0; c < ACCRUAL_CODES; c++)
+                assert_int_equal(have[m][c], want[m][c]);
+    }
+}
+
+/* Issue 16 item 5 on the accrual side: a (crafted or indexed) rate whose month of days does not
+ * fit in int64 parks the placement with a reason instead of wrapping; so does an allocation. */
+static void accrual_amounts_never_wrap(void **state)
+{
+    (void)state;
+    const int64_t huge = INT64_MAX / 20; /* 31 days of it do not fit */
+    const struct accrual_rate day[] = {{civil_from_ymd(2022, 3, 4), ACCRUAL_OPEN, true, huge}};
+    const struct accrual_rate zero[] = {{civil_from_ymd(2022, 3, 4), ACCRUAL_OPEN, true, 0}};
+    struct accrual_schedule s = {{zero, zero, zero, day, zero}, {1, 1, 1, 1, 1}};
+    struct accrual_facts f = {civil_from_ymd(2024, 1, 1),
+                              civil_from_ymd(2024, 1, 1),
+                              ACCRUAL_NO_DAY,
+                              ACCRUAL_NO_DAY,
+                              civil_from_ymd(1990, 1, 1),
+                              false};
+    struct accrual_line out[CAP];
+    struct accrual_error err;
+    size_t n = 0;
+    assert_int_equal(accrual_compute(&f, &s, civil_from_ymd(2024, 1, 31), out, CAP, &n, &err),
+                     ACCRUAL_IMPLAUSIBLE);
+    assert_non_null(strstr(err.message, "out of range"));
+    /* 19 days still fit: computed exactly. */
+    assert_int_equal(accrual_compute(&f, &s, civil_from_ymd(2024, 1, 19), out, CAP, &n, &err),
+                     ACCRUAL_OK);
+    assert_int_equal(n, 2);
+    assert_true(out[1].amount_ore == 19 * huge);
+    struct accrual_schedule a = {{day, zero, zero, zero, zero}, {1, 1, 1, 1, 1}};
+    assert_int_equal(accrual_allocation(civil_from_ymd(2024, 1, 5), 1000000, &a,
+                                        civil_from_ymd(2024, 1, 31), out, &n, &err),
+                     ACCRUAL_IMPLAUSIBLE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(diff_leaves_months_after_through),
+        cmocka_unit_test(diff_converges_up_to_through_only),
+        cmocka_unit_test(diff_month_of_through_converges),
+        cmocka_unit_test(diff_overflow_and_cap),
+        cmocka_unit_test(diff_random_never_after_through),
+        cmocka_unit_test(accrual_amounts_never_wrap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
