@@ -272,7 +272,7 @@ struct ssl_ctx_st *http_tls_context_new(const struct rb_config *cfg, char *err, 
     /* Session resumption keyed on this context, so a reloaded CA is not bypassed by a ticket. */
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"reimbursed", 10);
     return ctx;
-fail:
+fail:; /* C11: a label names a statement, not a declaration (clang refuses it) */
     const char *why = ERR_reason_error_string(ERR_get_error());
     snprintf(err, errlen, "cannot set up TLS: %s", why ? why : "unknown error");
     SSL_CTX_free(ctx);
