@@ -39,6 +39,7 @@ static const struct key keys[] = {
     {"request_timeout_s", K_INT, OFF(request_timeout_s), 1, 3600},
     {"idle_timeout_s", K_INT, OFF(idle_timeout_s), 1, 3600},
     {"request_read_timeout_s", K_INT, OFF(request_read_timeout_s), 1, 3600},
+    {"tls_ticket_rotate_s", K_INT, OFF(tls_ticket_rotate_s), 1, 86400},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
     {"sie_chart", K_STRING, OFF(sie_chart), 0, 0},
 };
@@ -58,6 +59,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->request_timeout_s = 10;
     cfg->idle_timeout_s = 30;
     cfg->request_read_timeout_s = 10;
+    cfg->tls_ticket_rotate_s = 43200;
     cfg->log_level = LOG_LEVEL_INFO;
 }
 

@@ -1,6 +1,7 @@
 /* http: TLS listener with its own connection limit, request contexts, replies and access log. */
 #include "http.h"
 
+#include "http_tickets.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -269,8 +270,11 @@ struct ssl_ctx_st *http_tls_context_new(const struct rb_config *cfg, char *err, 
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
         SSL_CTX_set_verify_depth(ctx, 4);
     }
-    /* Session resumption keyed on this context, so a reloaded CA is not bypassed by a ticket. */
-    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"reimbursed", 10);
+    /* Tickets with our rotating keys, which outlive a reload (http_tickets.c). */
+    if (!http_tickets_use(ctx, cfg->tls_client_ca, err, errlen)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     return ctx;
 fail:; /* C11: a label names a statement, not a declaration (clang refuses it) */
     const char *why = ERR_reason_error_string(ERR_get_error());
@@ -432,6 +436,10 @@ struct http_server *http_server_new(struct event_base *base, const struct rb_con
         snprintf(err, errlen, "cannot start the request-read timer");
         goto fail;
     }
+    if (!http_tickets_start(base, cfg->tls_ticket_rotate_s)) {
+        snprintf(err, errlen, "cannot start the session ticket key timer");
+        goto fail;
+    }
     return s;
 fail:
     if (s->http == NULL && s->listener != NULL)
@@ -451,6 +459,8 @@ void http_server_reload(struct http_server *s, const struct rb_config *cfg, stru
     evhttp_set_timeout(s->http, cfg->idle_timeout_s);
     evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
     evhttp_set_max_headers_size(s->http, cfg->max_header_bytes);
+    if (!http_tickets_start(s->base, cfg->tls_ticket_rotate_s))
+        log_error("reload: cannot re-time the session ticket key timer");
     limit_check(s);
 }
 
@@ -487,6 +497,7 @@ void http_server_free(struct http_server *s)
         event_free(s->accept_resume);
     if (accept_owner == s)
         accept_owner = NULL;
+    http_tickets_stop();
     if (s->http != NULL)
         evhttp_free(s->http); /* frees the bound listener and open connections */
     if (s->tls != NULL)
