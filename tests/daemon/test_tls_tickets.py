@@ -140,12 +140,12 @@ def across_rotations(d, ctxs):
     for name, ctx in ctxs.items():
         status, resumed, sessions[name] = get(ctx, d.port)
         check(f"[{name}] a new session after a rotation", status == 200 and not resumed)
-    d.wait_log(needle, k + 2, 2 * ROTATE_S)
+    check("the next rotation comes", d.wait_log(needle, k + 2, 2 * ROTATE_S))
     for name, ctx in ctxs.items():
         status, resumed, _ = get(ctx, d.port, sessions[name])
         check(f"[{name}] after one rotation its ticket is still accepted (the previous key)",
               status == 200 and resumed, f"status {status}, resumed {resumed}")
-    d.wait_log(needle, k + 3, 2 * ROTATE_S)
+    check("and the one after it", d.wait_log(needle, k + 3, 2 * ROTATE_S))
     for name, ctx in ctxs.items():
         status, resumed, _ = get(ctx, d.port, sessions[name])
         check(f"[{name}] after two rotations its ticket is refused: a full handshake, still served",
