@@ -6,11 +6,15 @@ sessions with Python's ssl module, for TLS 1.2 and TLS 1.3 each:
 1. a session resumes after SIGHUP (the reload builds a new SSL_CTX; the key ring is kept);
 2. with `tls_ticket_rotate_s = 3` (set by a second reload), a ticket issued right after a
    rotation still resumes after the next rotation (the previous key decrypts), and after the
-   one after that it does not: a full handshake, and the request is still served.
+   one after that it does not: a full handshake, and the request is still served;
+3. with `tls_client_ca` (mutual TLS), a reload with the same CA file keeps resumption, one whose
+   CA file changed ends it (the session id context is the file's digest): a ticket from before
+   must not skip the new CA's verification.
 The rotations are seen in the daemon's log ("session ticket key rotated").
 Usage: test_tls_tickets.py REIMBURSED_BIN (with RB_FIXTURE set)."""
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -48,10 +52,10 @@ def get(ctx, port, session=None):
 
 
 class Daemon:
-    def __init__(self, daemon_bin, conf_lines, port):
+    def __init__(self, daemon_bin, conf_lines, port, name="tickets"):
         self.dir = os.environ["RB_FIXTURE"]
-        self.conf_path = os.path.join(self.dir, "tickets.conf")
-        self.log_path = os.path.join(self.dir, "tickets-daemon.log")
+        self.conf_path = os.path.join(self.dir, f"{name}.conf")
+        self.log_path = os.path.join(self.dir, f"{name}-daemon.log")
         self.base = conf_lines
         self.port = port
         self.write_conf("")
@@ -154,11 +158,60 @@ def across_rotations(d, ctxs):
           d.count(needle) <= k + 4, f"{d.count(needle) - k} rotations")
 
 
+def make_ca(d, name):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f"{d}/{name}.key", "-out",
+                    f"{d}/{name}.pem", "-days", "2", "-subj", f"/CN={name}"],
+                   check=True, capture_output=True)
+
+
+def client_cert(d):
+    subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", f"{d}/client.key", "-out", f"{d}/client.csr", "-subj",
+                    "/CN=tickets-client"], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{d}/client.csr", "-CA", f"{d}/ca1.pem",
+                    "-CAkey", f"{d}/ca1.key", "-CAcreateserial", "-out", f"{d}/client.pem",
+                    "-days", "2"], check=True, capture_output=True)
+
+
+def client_ca_change(daemon_bin, conf, cafile):
+    d = os.path.join(os.environ["RB_FIXTURE"], "tickets-mtls")
+    os.makedirs(d, exist_ok=True)
+    make_ca(d, "ca1")
+    make_ca(d, "ca2")
+    client_cert(d)
+    bundle = f"{d}/bundle.pem"
+    shutil.copy(f"{d}/ca1.pem", bundle)
+    ctxs = {}
+    for name, v in VERSIONS.items():
+        ctxs[name] = client_ctx(cafile, v)
+        ctxs[name].load_cert_chain(f"{d}/client.pem", f"{d}/client.key")
+    m = Daemon(daemon_bin, conf + [f"tls_client_ca = {bundle}\n"], free_port(), "tickets-mtls")
+    try:
+        check("[mTLS] daemon ready", wait_ready(ctxs["TLS 1.3"], m.port))
+        sessions = {name: get(ctx, m.port)[2] for name, ctx in ctxs.items()}
+        check("[mTLS] a reload with the same CA file", m.reload())
+        for name, ctx in ctxs.items():
+            status, resumed, _ = get(ctx, m.port, sessions[name])
+            check(f"[mTLS {name}] ... keeps resumption", status == 200 and resumed,
+                  f"status {status}, resumed {resumed}")
+        with open(bundle, "a") as f, open(f"{d}/ca2.pem") as extra:
+            f.write(extra.read())
+        check("[mTLS] a reload with another CA file", m.reload())
+        for name, ctx in ctxs.items():
+            status, resumed, _ = get(ctx, m.port, sessions[name])
+            check(f"[mTLS {name}] ... ends it: a full handshake, still served",
+                  status == 200 and not resumed, f"status {status}, resumed {resumed}")
+    finally:
+        m.stop()
+
+
 def main():
     daemon_bin = sys.argv[1]
     fx = env_file(os.path.join(os.environ["RB_FIXTURE"], "env"))
     with open(fx["RB_CONF"]) as f:
-        conf = [l for l in f if not re.match(r"\s*(port|tls_ticket_rotate_s)\s*=", l)]
+        conf = [l for l in f
+                if not re.match(r"\s*(port|tls_ticket_rotate_s|tls_client_ca)\s*=", l)]
     ctxs = {name: client_ctx(fx["RB_CA"], v) for name, v in VERSIONS.items()}
     d = Daemon(daemon_bin, conf, free_port())
     try:
@@ -167,6 +220,7 @@ def main():
         across_rotations(d, ctxs)
     finally:
         d.stop()
+    client_ca_change(daemon_bin, conf, fx["RB_CA"])
     return summary()
 
 
