@@ -47,6 +47,7 @@ struct http_server {
     struct evhttp *http;
     struct evconnlistener *listener;
     struct http_linger *linger;
+    bool tickets; /* http_tickets_start ran for it */
     SSL_CTX *tls;
     http_handler handler;
     void *arg;
@@ -461,6 +462,7 @@ struct http_server *http_server_new(struct event_base *base, const struct rb_con
         snprintf(err, errlen, "cannot start the request-read timer");
         goto fail;
     }
+    s->tickets = true;
     if (!http_tickets_start(base, cfg->tls_ticket_rotate_s)) {
         snprintf(err, errlen, "cannot start the session ticket key timer");
         goto fail;
@@ -485,7 +487,7 @@ void http_server_reload(struct http_server *s, const struct rb_config *cfg, stru
     evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
     http_linger_set_limit(s->linger, cfg->max_body_bytes);
     evhttp_set_max_headers_size(s->http, cfg->max_header_bytes);
-    if (!http_tickets_start(s->base, cfg->tls_ticket_rotate_s))
+    if (!http_tickets_retime(s->base, cfg->tls_ticket_rotate_s))
         log_error("reload: cannot re-time the session ticket key timer");
     limit_check(s);
 }
@@ -523,7 +525,8 @@ void http_server_free(struct http_server *s)
         event_free(s->accept_resume);
     if (accept_owner == s)
         accept_owner = NULL;
-    http_tickets_stop();
+    if (s->tickets)
+        http_tickets_stop();
     http_linger_close_all(s->linger);
     if (s->http != NULL)
         evhttp_free(s->http); /* frees the bound listener and open connections */

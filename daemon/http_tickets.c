@@ -28,6 +28,7 @@ enum { CURRENT, PREVIOUS, RING };
 static struct ticket_key ring[RING];
 static struct event *rotate_ev;
 static int rotate_s;
+static int users; /* servers started and not stopped */
 
 static bool key_make(struct ticket_key *k)
 {
@@ -146,6 +147,12 @@ static void rotate_tick(evutil_socket_t fd, short what, void *arg)
 
 bool http_tickets_start(struct event_base *base, int interval_s)
 {
+    users++;
+    return http_tickets_retime(base, interval_s);
+}
+
+bool http_tickets_retime(struct event_base *base, int interval_s)
+{
     if (!ring[CURRENT].set)
         key_make(&ring[CURRENT]);
     if (rotate_ev == NULL)
@@ -161,6 +168,8 @@ bool http_tickets_start(struct event_base *base, int interval_s)
 
 void http_tickets_stop(void)
 {
+    if (users > 0 && --users > 0)
+        return;
     if (rotate_ev != NULL)
         event_free(rotate_ev);
     rotate_ev = NULL;
