@@ -40,6 +40,7 @@ static const struct key keys[] = {
     {"request_timeout_s", K_INT, OFF(request_timeout_s), 1, 3600},
     {"idle_timeout_s", K_INT, OFF(idle_timeout_s), 1, 3600},
     {"request_read_timeout_s", K_INT, OFF(request_read_timeout_s), 1, 3600},
+    {"tls_ticket_rotate_s", K_INT, OFF(tls_ticket_rotate_s), 1, 86400},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
     {"sie_chart", K_STRING, OFF(sie_chart), 0, 0},
     {"metrics_listen", K_ADDR_PORT, OFF(metrics_listen), 0, 0},
@@ -61,6 +62,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->request_timeout_s = 10;
     cfg->idle_timeout_s = 30;
     cfg->request_read_timeout_s = 10;
+    cfg->tls_ticket_rotate_s = 43200;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->metrics_listen = strdup("127.0.0.1:9187");
     cfg->idempotency_retention_h = 7 * 24;

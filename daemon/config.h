@@ -24,6 +24,7 @@ struct rb_config {
     int request_timeout_s;
     int idle_timeout_s;
     int request_read_timeout_s; /* a started request must arrive whole within this */
+    int tls_ticket_rotate_s;    /* a new session-ticket key this often; the previous one decrypts */
     int log_level;              /* enum log_level */
     char *sie_chart;            /* overrides of the SIE chart of accounts, "name=number,..." */
     char *metrics_listen;       /* "ADDRESS:PORT" of the plain-HTTP /metrics listener, or "off" */

@@ -6,9 +6,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MIGRATE_LOCK_KEY "7242001"
 #define MAX_MIGRATIONS 1000
@@ -119,11 +121,47 @@ done:
     return ok;
 }
 
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The folder of migrations: --sql-dir, else $REIMBURSED_SQL_DIR, else the installed folder, else
+ * (a build tree that was never installed) the source tree's sql/ known at configure time. Says
+ * on stderr which one it took, so nobody migrates from a folder they did not mean. */
+static const char *migrations_dir(const char *given)
+{
+    const char *env = getenv("REIMBURSED_SQL_DIR");
+    const char *dir = given, *why = "--sql-dir";
+    if (dir == NULL && env != NULL && *env != '\0') {
+        dir = env;
+        why = "REIMBURSED_SQL_DIR";
+    }
+    if (dir == NULL && is_dir(REIMBURSED_SQL_DIR)) {
+        dir = REIMBURSED_SQL_DIR;
+        why = "the installed folder";
+    }
+#ifdef REIMBURSED_SRC_SQL_DIR
+    if (dir == NULL && is_dir(REIMBURSED_SRC_SQL_DIR)) {
+        dir = REIMBURSED_SRC_SQL_DIR;
+        why = "the source tree; the installed folder " REIMBURSED_SQL_DIR " is absent";
+    }
+#endif
+    if (dir == NULL) {
+        fprintf(stderr,
+                "reimbursectl: no migrations folder: %s is absent; give one with --sql-dir\n",
+                REIMBURSED_SQL_DIR);
+        return NULL;
+    }
+    fprintf(stderr, "reimbursectl: migrations from %s (%s)\n", dir, why);
+    return dir;
+}
+
 int ctl_migrate(PGconn *pg, int argc, char **argv)
 {
     static const struct option opts[] = {{"sql-dir", required_argument, NULL, 'd'}, {0}};
-    const char *dir =
-        getenv("REIMBURSED_SQL_DIR") ? getenv("REIMBURSED_SQL_DIR") : REIMBURSED_SQL_DIR;
+    const char *dir = NULL;
     char *names[MAX_MIGRATIONS];
     int n = 0, applied = 0, opt, rc = CTL_FAIL;
     struct dirent *e;
@@ -134,8 +172,9 @@ int ctl_migrate(PGconn *pg, int argc, char **argv)
             return CTL_USAGE;
         dir = optarg;
     }
+    dir = migrations_dir(dir);
     if (dir == NULL)
-        return CTL_USAGE;
+        return CTL_FAIL;
     DIR *dh = opendir(dir);
     if (dh == NULL) {
         fprintf(stderr, "reimbursectl: cannot open %s: %s\n", dir, strerror(errno));

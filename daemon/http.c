@@ -1,6 +1,8 @@
 /* http: TLS listener with its own connection limit, request contexts, replies and access log. */
 #include "http.h"
 
+#include "http_linger.h"
+#include "http_tickets.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -33,6 +35,7 @@ struct http_conn {
     struct http_conn *prev, *next;
     time_t request_started; /* monotonic second of a pending request's first byte; 0: none */
     int in_handler;
+    struct http_linger_conn *linger; /* a 413's lingering close (http_linger.c) */
 };
 
 struct http_server {
@@ -43,6 +46,8 @@ struct http_server {
     int request_read_timeout_s;
     struct evhttp *http;
     struct evconnlistener *listener;
+    struct http_linger *linger;
+    bool tickets; /* http_tickets_start ran for it */
     SSL_CTX *tls;
     http_handler handler;
     void *arg;
@@ -104,6 +109,12 @@ static void conn_unlink(struct http_conn *c)
     c->prev = c->next = NULL;
 }
 
+static void server_release(struct http_server *s)
+{
+    http_linger_free(s->linger);
+    free(s);
+}
+
 /* Runs in SSL_free: the connection is gone, so its slot frees up. */
 static void conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                          void *argp)
@@ -118,13 +129,15 @@ static void conn_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
         return;
     struct http_server *s = c->server;
     conn_unlink(c);
+    http_linger_conn_gone(c->linger);
+    c->linger = NULL;
     c->bev = NULL;
     if (c->in_handler == 0)
         free(c);
     s->open_connections--;
     if (s->freed) {
         if (s->open_connections == 0)
-            free(s);
+            server_release(s);
         return;
     }
     limit_check(s);
@@ -230,6 +243,7 @@ static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
         abort();
     }
     c->bev = bev;
+    c->linger = http_linger_conn_new(s->linger, bev);
     return bev;
 }
 
@@ -269,10 +283,13 @@ struct ssl_ctx_st *http_tls_context_new(const struct rb_config *cfg, char *err, 
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
         SSL_CTX_set_verify_depth(ctx, 4);
     }
-    /* Session resumption keyed on this context, so a reloaded CA is not bypassed by a ticket. */
-    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"reimbursed", 10);
+    /* Tickets with our rotating keys, which outlive a reload (http_tickets.c). */
+    if (!http_tickets_use(ctx, cfg->tls_client_ca, err, errlen)) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
     return ctx;
-fail:
+fail:; /* C11: a label names a statement, not a declaration (clang refuses it) */
     const char *why = ERR_reason_error_string(ERR_get_error());
     snprintf(err, errlen, "cannot set up TLS: %s", why ? why : "unknown error");
     SSL_CTX_free(ctx);
@@ -335,6 +352,13 @@ static evutil_socket_t listen_socket(const struct rb_config *cfg, char *err, siz
     return fd;
 }
 
+/* A fresh request id, for answers that evhttp starts itself (the 413 of http_linger.c). */
+static void id_next(void *arg, char *out, size_t len)
+{
+    struct http_server *s = arg;
+    snprintf(out, len, "%s%08llx", s->id_prefix, ++s->next_id);
+}
+
 static void id_make(struct http_server *s, struct http_req *r)
 {
     const char *given =
@@ -352,7 +376,7 @@ static void id_make(struct http_server *s, struct http_req *r)
             return;
         }
     }
-    snprintf(r->id, sizeof r->id, "%s%08llx", s->id_prefix, ++s->next_id);
+    id_next(s, r->id, sizeof r->id);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -400,6 +424,12 @@ struct http_server *http_server_new(struct event_base *base, const struct rb_con
     s->client_certs = cfg->tls_client_ca != NULL;
     if (s->tls == NULL)
         goto fail;
+    s->linger = http_linger_new(base, id_next, s);
+    if (s->linger == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    http_linger_set_limit(s->linger, cfg->max_body_bytes);
     fd = listen_socket(cfg, err, errlen);
     if (fd < 0)
         goto fail;
@@ -432,6 +462,11 @@ struct http_server *http_server_new(struct event_base *base, const struct rb_con
         snprintf(err, errlen, "cannot start the request-read timer");
         goto fail;
     }
+    s->tickets = true;
+    if (!http_tickets_start(base, cfg->tls_ticket_rotate_s)) {
+        snprintf(err, errlen, "cannot start the session ticket key timer");
+        goto fail;
+    }
     return s;
 fail:
     if (s->http == NULL && s->listener != NULL)
@@ -450,7 +485,10 @@ void http_server_reload(struct http_server *s, const struct rb_config *cfg, stru
     s->request_read_timeout_s = cfg->request_read_timeout_s;
     evhttp_set_timeout(s->http, cfg->idle_timeout_s);
     evhttp_set_max_body_size(s->http, cfg->max_body_bytes);
+    http_linger_set_limit(s->linger, cfg->max_body_bytes);
     evhttp_set_max_headers_size(s->http, cfg->max_header_bytes);
+    if (!http_tickets_retime(s->base, cfg->tls_ticket_rotate_s))
+        log_error("reload: cannot re-time the session ticket key timer");
     limit_check(s);
 }
 
@@ -487,6 +525,9 @@ void http_server_free(struct http_server *s)
         event_free(s->accept_resume);
     if (accept_owner == s)
         accept_owner = NULL;
+    if (s->tickets)
+        http_tickets_stop();
+    http_linger_close_all(s->linger);
     if (s->http != NULL)
         evhttp_free(s->http); /* frees the bound listener and open connections */
     if (s->tls != NULL)
@@ -500,7 +541,7 @@ void http_server_free(struct http_server *s)
         s->freed = true;
         return;
     }
-    free(s);
+    server_release(s);
 }
 
 enum evhttp_cmd_type http_req_method(const struct http_req *r)

@@ -268,7 +268,7 @@ static bool dir_sync(const char *dir, char *err, size_t errlen)
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     bool ok = fd >= 0 && fsync(fd) == 0;
     if (!ok)
-        snprintf(err, errlen, "syncing the folder %s: %s", dir, strerror(errno));
+        snprintf(err, errlen, "syncing the folder %.200s: %s", dir, strerror(errno));
     if (fd >= 0)
         close(fd);
     return ok;

@@ -76,6 +76,8 @@ rb_install_deps() {
 # rb_build DIR [cmake args...] — configure and build in DIR (relative to the
 # repo root unless absolute). RB_BUILD_TARGETS (space-separated) limits the
 # build to those targets; RB_JOBS sets the parallelism (default: nproc).
+# Warnings are errors here (-DWERROR=ON; RB_WERROR=OFF or a later -DWERROR=OFF
+# turns it off), although the CMake default is OFF for other compilers.
 rb_build() {
     local dir="$1" targets=()
     shift
@@ -84,7 +86,8 @@ rb_build() {
         read -r -a targets <<<"$RB_BUILD_TARGETS"
         targets=(--target "${targets[@]}")
     fi
-    cmake -S "$RB_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" || return 1
+    cmake -S "$RB_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERROR="${RB_WERROR:-ON}" "$@" ||
+        return 1
     cmake --build "$dir" -j "${RB_JOBS:-$(nproc 2>/dev/null || echo 2)}" "${targets[@]}" || return 1
 }
 

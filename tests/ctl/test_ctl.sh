@@ -2,10 +2,11 @@
 # reimbursectl against the fixture's database: migrations are idempotent, clients and tokens
 # behave (a revoked or rotated token stops working over HTTPS), and the indexed-rate tool rounds
 # exactly as DESIGN.md says (12 820 kr × 1.065, rounded to 10 kr, is 13 650 kr).
-# Usage: test_ctl.sh REIMBURSECTL SQLDIR   (with RB_FIXTURE set)
+# Usage: test_ctl.sh REIMBURSECTL SQLDIR [INSTALLED_SQLDIR]   (with RB_FIXTURE set)
 set -euo pipefail
 ctl="$1"
 sqldir="$2"
+installed_sqldir="${3:-/usr/share/reimbursed/sql}"
 while IFS= read -r line; do export "${line%%=*}=${line#*=}"; done <"$RB_FIXTURE/env"
 
 pass=0
@@ -27,6 +28,23 @@ status_of() { # token path → HTTP status
 
 out="$("$ctl" -c "$RB_CONF" migrate --sql-dir "$sqldir")"
 check "migrate again applies nothing" grep -q "migrations: 0 applied" <<<"$out"
+
+# migrate_from_build_tree: without --sql-dir (and without REIMBURSED_SQL_DIR), a build tree whose
+# installed folder is absent uses the source tree's sql/, and says which folder it used.
+nsql="$(find "$sqldir" -maxdepth 1 -name '[0-9][0-9][0-9]_*.sql' | wc -l)"
+if [[ -d "$installed_sqldir" ]]; then
+    expect_dir="$installed_sqldir"
+else
+    expect_dir="$sqldir" # the same ${CMAKE_SOURCE_DIR}/sql the build knows
+fi
+rc=0
+out="$(env -u REIMBURSED_SQL_DIR "$ctl" -c "$RB_CONF" migrate 2>&1)" || rc=$?
+echo "# migrate without --sql-dir (exit $rc): $(tr '\n' ' ' <<<"$out")"
+check "migrate_from_build_tree: migrate without --sql-dir succeeds" test "$rc" = 0
+check "migrate_from_build_tree: it reads every migration of the folder" \
+    grep -q "migrations: 0 applied, $nsql already present" <<<"$out"
+check "migrate_from_build_tree: it names the folder it used ($expect_dir)" \
+    grep -qF "migrations from $expect_dir" <<<"$out"
 
 name="ctl-$$-$RANDOM"
 out="$("$ctl" -c "$RB_CONF" client add --name "$name" --role read --scope 1480)"

@@ -51,7 +51,7 @@ write("config", [
     "port = 70000\n",
     "unknown_key = 1\n",
 ])
-write_dict("config", ["listen", "port", "tls_cert", "tls_key", "tls_client_ca", "db",
+write_dict("config", ["listen", "port", "tls_cert", "tls_key", "tls_client_ca", "tls_ticket_rotate_s", "db",
                       "db_admin", "db_pool_size", "db_prepared", "db_queue_max", "accrual_jobs",
                       "max_body_bytes", "max_header_bytes", "max_connections",
                       "request_timeout_s", "idle_timeout_s", "log_level", "sie_chart", " = ",

@@ -1033,9 +1033,9 @@ static bool t_body_too_large(void)
     len += 2;
     /* With "Expect: 100-continue" (curl's default for big bodies) the 413 comes before any of the
      * body is sent, every time. Without it the daemon still refuses at once, without reading the
-     * body (no lingering close: a huge body is never drained), so the client sees the 413 or, when
-     * its own send races the close, a reset; either way nothing is written and the daemon serves
-     * the next request. */
+     * body into memory, and then lingers (discards what still comes, for a bounded time and size;
+     * tests/daemon/test_body_413.py), so the client sees the 413 or, past those bounds, a reset;
+     * either way nothing is written and the daemon serves the next request. */
     for (int attempt = 0; attempt < 11; attempt++) {
         bool expect100 = attempt < 5;
         struct resp r;

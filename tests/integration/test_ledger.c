@@ -1446,7 +1446,7 @@ static bool op_create(int kind)
         predict_overlap(person, -1, s, e, token, &pr);
     struct resp r;
     if (pr.status != 201) {
-        const char *before, *after;
+        const char *before = NULL, *after = NULL;
         TRY(search_body(dossier, &before));
         TRY(POST("/v1/placements", token, pl_body(&p), NULL, &r));
         TRY(check_refusal(__LINE__, &r, &pr));
@@ -1480,7 +1480,7 @@ static bool op_create(int kind)
 static bool refused(int i, const char *label, const char *path, const char *token, const char *body,
                     const struct predicted *pr)
 {
-    const char *before, *after;
+    const char *before = NULL, *after = NULL;
     struct resp r;
     TRY(body_of(M.pl[i].id, &before));
     TRY(POST(path, token, body, NULL, &r));

@@ -553,8 +553,10 @@ static void test_error_json(void **state)
     static const char *const utf8_bad[] = {
         "{\"a\": \xc3\xa6\xc3\xa6\xc3\xa6}",
         "{\"a\": \"\xc3\xa6\xc3\xa6\\q\"}",
-        "{\"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\":"
-        " x}",
+        /* one element, in two pieces (the parentheses tell clang the concatenation is meant) */
+        ("{\"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\""
+         ":"
+         " x}"),
         "{\"\xc3\xa6\": 1, \"\xc3\xa6\": 2}",
         /* Found by tests/fuzz (fuzz_json_check): jansson's "invalid escape near '\"\\\xc3'" cut
          * the character, the message was not UTF-8, and the 400 became a 500. */

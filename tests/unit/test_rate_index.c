@@ -95,8 +95,8 @@ static void expect_refused(int64_t amount, const char *factor, int64_t round_kro
     char err[128] = "";
     int64_t out = 0;
     if (rate_index_apply(amount, factor, round_kronor, &out, err, sizeof err))
-        fail_msg("%" PRId64 " x \"%s\" round %" PRId64 " accepted: %" PRId64, amount, factor,
-                 round_kronor, out);
+        fail_msg("%" PRId64 " x \"%s\" round %" PRId64 " accepted: %" PRId64, amount,
+                 factor != NULL ? factor : "(null)", round_kronor, out);
     assert_true(err[0] != '\0');
 }
 
