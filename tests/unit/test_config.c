@@ -520,14 +520,22 @@ static void test_idempotency_retention(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),          cmocka_unit_test(test_good_file),
-        cmocka_unit_test(test_empty_and_partial), cmocka_unit_test(test_unknown_key_line),
-        cmocka_unit_test(test_first_error_stops), cmocka_unit_test(test_bad_int),
-        cmocka_unit_test(test_port_range),        cmocka_unit_test(test_other_ranges),
-        cmocka_unit_test(test_log_level),         cmocka_unit_test(test_no_equals),
-        cmocka_unit_test(test_quoted_values),     cmocka_unit_test(test_load_missing),
-        cmocka_unit_test(test_load_temp_file),    cmocka_unit_test(test_load_large_file),
-        cmocka_unit_test(test_load_nul_byte),     cmocka_unit_test(test_metrics_listen),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_good_file),
+        cmocka_unit_test(test_empty_and_partial),
+        cmocka_unit_test(test_unknown_key_line),
+        cmocka_unit_test(test_first_error_stops),
+        cmocka_unit_test(test_bad_int),
+        cmocka_unit_test(test_port_range),
+        cmocka_unit_test(test_other_ranges),
+        cmocka_unit_test(test_log_level),
+        cmocka_unit_test(test_no_equals),
+        cmocka_unit_test(test_quoted_values),
+        cmocka_unit_test(test_load_missing),
+        cmocka_unit_test(test_load_temp_file),
+        cmocka_unit_test(test_load_large_file),
+        cmocka_unit_test(test_load_nul_byte),
+        cmocka_unit_test(test_metrics_listen),
         cmocka_unit_test(test_idempotency_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
