@@ -127,12 +127,7 @@ struct api_runs *api_runs_of(struct api *api)
 
 void api_chart(const struct api *api, struct ledger_chart *out)
 {
-    ledger_chart_defaults(out);
-    if (api->cfg->sie_chart != NULL) {
-        char err[160];
-        if (!ledger_chart_parse(api->cfg->sie_chart, out, err, sizeof err))
-            ledger_chart_defaults(out); /* checked at start-up and reload */
-    }
+    *out = api->cfg->chart; /* checked when the file was parsed (start-up and reload) */
 }
 
 void api_set_http(struct api *api, struct http_server *http)

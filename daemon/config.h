@@ -2,6 +2,8 @@
 #ifndef RB_CONFIG_H
 #define RB_CONFIG_H
 
+#include "ledger_sie.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,6 +28,7 @@ struct rb_config {
     int request_read_timeout_s; /* a started request must arrive whole within this */
     int log_level;              /* enum log_level */
     char *sie_chart;            /* overrides of the SIE chart of accounts, "name=number,..." */
+    struct ledger_chart chart;  /* the defaults with sie_chart applied, checked when parsed */
 };
 
 void config_defaults(struct rb_config *cfg);

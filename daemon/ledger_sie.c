@@ -21,39 +21,108 @@ void ledger_chart_defaults(struct ledger_chart *c)
     c->compensation_other = 3919;
 }
 
+static char *chart_trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* The slot an item names, with a bit per name so that a name given twice is caught; NULL when
+ * the name is unknown. */
+static int *chart_slot(struct ledger_chart *c, const char *name, unsigned *bit)
+{
+    enum accrual_code code;
+    if (strcmp(name, "receivable") == 0)
+        return *bit = 1u << 0, &c->receivable;
+    if (strcmp(name, "bank") == 0)
+        return *bit = 1u << 1, &c->bank;
+    if (strcmp(name, "reclaim") == 0)
+        return *bit = 1u << 2, &c->reclaim;
+    if (strcmp(name, "other") == 0)
+        return *bit = 1u << 3, &c->compensation_other;
+    if (accrual_code_parse(name, &code))
+        return *bit = 1u << (4 + (int)code), &c->compensation[code];
+    return NULL;
+}
+
+static bool four_digits(const char *s, int *out)
+{
+    if (strlen(s) != 4 || strspn(s, "0123456789") != 4 || s[0] == '0')
+        return false;
+    *out = atoi(s);
+    return true;
+}
+
+/* Receivable, bank and reclaim are three different balance accounts, and none of them is an
+ * income account: one number for two of them would merge them in the books. Compensation codes
+ * may share an income account. */
+static bool chart_distinct(const struct ledger_chart *c, char *err, size_t errlen)
+{
+    const char *names[3] = {"receivable", "bank", "reclaim"};
+    const int own[3] = {c->receivable, c->bank, c->reclaim};
+    for (int i = 0; i < 3; i++) {
+        for (int j = i + 1; j < 3; j++)
+            if (own[i] == own[j]) {
+                snprintf(err, errlen, "account %d is both %s and %s", own[i], names[i], names[j]);
+                return false;
+            }
+        for (int k = 0; k <= ACCRUAL_CODES; k++) {
+            int n = k < ACCRUAL_CODES ? c->compensation[k] : c->compensation_other;
+            if (n == own[i]) {
+                snprintf(err, errlen, "account %d is both %s and %s", n, names[i],
+                         k < ACCRUAL_CODES ? accrual_code_name((enum accrual_code)k) : "other");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 bool ledger_chart_parse(const char *spec, struct ledger_chart *c, char *err, size_t errlen)
 {
     char *copy = strdup(spec), *rest = copy;
+    unsigned seen = 0;
     bool ok = copy != NULL;
+    if (!ok)
+        snprintf(err, errlen, "out of memory");
     for (char *item = ok ? strsep(&rest, ",") : NULL; ok && item != NULL;
          item = strsep(&rest, ",")) {
         char *eq = strchr(item, '=');
-        char *end;
-        long n = eq ? strtol(eq + 1, &end, 10) : -1;
-        enum accrual_code code;
-        if (eq == NULL || *end != '\0' || n < 1000 || n > 9999) {
-            snprintf(err, errlen, "sie_chart: '%s' is not name=four-digit-account", item);
+        char *name = chart_trim(item);
+        unsigned bit = 0;
+        int n = 0, *slot;
+        if (*name == '\0') {
+            snprintf(err, errlen, "empty item (a comma too many?)");
             ok = false;
             break;
         }
-        *eq = '\0';
-        if (strcmp(item, "receivable") == 0)
-            c->receivable = (int)n;
-        else if (strcmp(item, "bank") == 0)
-            c->bank = (int)n;
-        else if (strcmp(item, "reclaim") == 0)
-            c->reclaim = (int)n;
-        else if (strcmp(item, "other") == 0)
-            c->compensation_other = (int)n;
-        else if (accrual_code_parse(item, &code))
-            c->compensation[code] = (int)n;
-        else {
-            snprintf(err, errlen, "sie_chart: unknown account name '%s'", item);
+        if (eq != NULL)
+            *eq = '\0';
+        name = chart_trim(name);
+        if (eq == NULL || !four_digits(chart_trim(eq + 1), &n)) {
+            snprintf(err, errlen, "'%s' is not name=account with a four-digit account (1000-9999)",
+                     name);
             ok = false;
+        } else if ((slot = chart_slot(c, name, &bit)) == NULL) {
+            snprintf(err, errlen,
+                     "unknown account name '%s' (receivable, bank, reclaim, other or a "
+                     "compensation code)",
+                     name);
+            ok = false;
+        } else if (seen & bit) {
+            snprintf(err, errlen, "'%s' is given twice", name);
+            ok = false;
+        } else {
+            seen |= bit;
+            *slot = n;
         }
     }
     free(copy);
-    return ok;
+    return ok && chart_distinct(c, err, errlen);
 }
 
 struct account {

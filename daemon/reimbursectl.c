@@ -8,6 +8,7 @@
 #include <string.h>
 
 const char *ctl_conninfo;
+const struct ledger_chart *ctl_chart;
 
 static void usage(FILE *f)
 {
@@ -84,6 +85,7 @@ int main(int argc, char **argv)
         return CTL_USAGE;
     }
     ctl_conninfo = conninfo;
+    ctl_chart = &cfg.chart;
     PGconn *pg = PQconnectdb(conninfo);
     if (PQstatus(pg) != CONNECTION_OK) {
         fprintf(stderr, "reimbursectl: cannot connect to the database: %s", PQerrorMessage(pg));
