@@ -211,24 +211,28 @@ static void reply_db_error(struct api_call *c, const PGresult *res)
 /* The statement finished: errors become 503/500 here, results go to the caller's callback. */
 static void auth_retry(struct api_call *c);
 
-static void on_db_result(enum db_status st, const PGresult *res, void *arg)
+void api_db_failed(struct api_call *c, enum db_status st, const PGresult *res)
 {
-    struct api_call *c = arg;
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (st == DB_ERROR && c->auth_unproven && state != NULL && strcmp(state, "RB401") == 0) {
         auth_retry(c);
         return;
     }
-    if (st == DB_OK)
-        c->auth_unproven = false;
     if (st == DB_ERROR) {
         reply_db_error(c, res);
         return;
     }
+    reply_db_status(c, st);
+}
+
+static void on_db_result(enum db_status st, const PGresult *res, void *arg)
+{
+    struct api_call *c = arg;
     if (st != DB_OK) {
-        reply_db_status(c, st);
+        api_db_failed(c, st, res);
         return;
     }
+    c->auth_unproven = false;
     c->db_cb(c, res);
 }
 
@@ -259,9 +263,11 @@ static const struct db_stmt *asserted_of(struct api *api, const struct db_stmt *
 
 static const char *role_name(enum api_role role);
 
-/* One statement proves the cached client and does the work, in one transaction. */
+/* One statement proves the cached client and does the work, in one transaction; row non-NULL:
+ * streamed (db_submit_stream). */
 static enum db_status submit_asserted(struct api_call *c, const struct db_stmt *stmt,
-                                      const char *const *params)
+                                      const char *const *params, db_row_cb row, db_cb done,
+                                      void *arg, struct db_stream **stream)
 {
     const struct db_stmt *as = asserted_of(c->api, stmt);
     const char *p[PARAMS_MAX];
@@ -275,15 +281,27 @@ static enum db_status submit_asserted(struct api_call *c, const struct db_stmt *
     p[n + 2] = role_name(c->client.role);
     p[n + 3] = c->client.scope;
     p[n + 4] = c->auth_cert[0] ? c->auth_cert : NULL;
-    return db_submit(c->api->pool, as, p, on_db_result, c);
+    if (row != NULL)
+        return db_submit_stream(c->api->pool, as, p, row, done, arg, stream);
+    return db_submit(c->api->pool, as, p, done, arg);
+}
+
+enum db_status api_db_stream(struct api_call *c, const struct db_stmt *stmt,
+                             const char *const *params, db_row_cb row, db_cb done, void *arg,
+                             struct db_stream **stream)
+{
+    if (c->auth_unproven)
+        return submit_asserted(c, stmt, params, row, done, arg, stream);
+    return db_submit_stream(c->api->pool, stmt, params, row, done, arg, stream);
 }
 
 void api_db(struct api_call *c, const struct db_stmt *stmt, const char *const *params,
             void (*cb)(struct api_call *c, const PGresult *res))
 {
     c->db_cb = cb;
-    enum db_status st = c->auth_unproven ? submit_asserted(c, stmt, params)
-                                         : db_submit(c->api->pool, stmt, params, on_db_result, c);
+    enum db_status st = c->auth_unproven
+                            ? submit_asserted(c, stmt, params, NULL, on_db_result, c, NULL)
+                            : db_submit(c->api->pool, stmt, params, on_db_result, c);
     if (st != DB_OK)
         reply_db_status(c, st);
 }

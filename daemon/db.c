@@ -29,6 +29,10 @@ struct db_query {
     db_cb cb;
     void *arg;
     struct timespec deadline;
+    /* A streamed statement (db_submit_stream): rows one at a time (single-row mode). */
+    db_row_cb row_cb;
+    struct db_conn *conn; /* while it runs */
+    bool paused;          /* the caller cannot take rows now: the socket is not read */
 };
 
 struct db_conn {
@@ -211,6 +215,8 @@ static void conn_send(struct db_conn *c)
         ok = PQsendPrepare(c->pg, st->name, st->sql, st->nparams, NULL);
         c->preparing = true;
     }
+    if (ok && q->row_cb != NULL && !c->preparing)
+        ok = PQsetSingleRowMode(c->pg);
     if (!ok) {
         conn_reset(c, "send failed");
         return;
@@ -309,8 +315,26 @@ static void conn_complete(struct db_conn *c)
     pool_dispatch(c->pool);
 }
 
+/* One row of a streamed statement to its caller, who may pause or discard the stream. */
+static void stream_row(struct db_conn *c, PGresult *r)
+{
+    struct db_query *q = c->q;
+    if (q->row_cb != NULL)
+        q->row_cb(r, q->arg);
+    PQclear(r);
+    if (q->paused) {
+        event_del(c->ev);
+        c->armed = 0;
+    }
+}
+
 static void conn_read_results(struct db_conn *c)
 {
+    if (c->q != NULL && c->q->paused) {
+        event_del(c->ev); /* not even into libpq's buffer while paused */
+        c->armed = 0;
+        return;
+    }
     if (!PQconsumeInput(c->pg)) {
         conn_reset(c, "read failed");
         return;
@@ -322,10 +346,16 @@ static void conn_read_results(struct db_conn *c)
         return;
     }
     while (!PQisBusy(c->pg)) {
+        if (c->q->paused)
+            return; /* the rows wait in libpq's buffer; db_stream_resume reads on */
         PGresult *r = PQgetResult(c->pg);
         if (r == NULL) {
             conn_complete(c);
             return;
+        }
+        if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
+            stream_row(c, r);
+            continue;
         }
         /* Keep the first error, or else the last result. */
         if (c->res != NULL && PQresultStatus(c->res) == PGRES_FATAL_ERROR) {
@@ -373,6 +403,7 @@ static void pool_dispatch(struct db_pool *pool)
             pool->tail = NULL;
         pool->waiting--;
         q->next = NULL;
+        q->conn = c;
         c->q = q;
         c->state = C_BUSY;
         conn_send(c);
@@ -518,8 +549,10 @@ void db_pool_free(struct db_pool *pool)
     free(pool);
 }
 
-enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
-                         const char *const *params, db_cb cb, void *arg)
+/* Queues a statement; row_cb non-NULL makes it a streamed one (db_submit_stream). */
+static enum db_status submit(struct db_pool *pool, const struct db_stmt *stmt,
+                             const char *const *params, db_cb cb, void *arg, db_row_cb row_cb,
+                             struct db_query **out)
 {
     if (!pool_any_up(pool))
         return DB_UNAVAILABLE;
@@ -532,6 +565,7 @@ enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
     q->stmt = stmt;
     q->cb = cb;
     q->arg = arg;
+    q->row_cb = row_cb;
     q->params = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof *q->params);
     if (q->params == NULL) {
         free(q);
@@ -553,8 +587,16 @@ enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
         pool->head = q;
     pool->tail = q;
     pool->waiting++;
+    if (out != NULL)
+        *out = q;
     pool_dispatch(pool);
     return DB_OK;
+}
+
+enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
+                         const char *const *params, db_cb cb, void *arg)
+{
+    return submit(pool, stmt, params, cb, arg, NULL, NULL);
 }
 
 bool db_pool_ready(const struct db_pool *pool)
@@ -580,4 +622,56 @@ void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out)
     }
     out->waiting = pool->waiting;
     out->errors = pool->errors;
+}
+
+/* ---- streamed statements ---- */
+
+static void stream_discarded(enum db_status status, const PGresult *res, void *arg)
+{
+    (void)status;
+    (void)res;
+    (void)arg;
+}
+
+enum db_status db_submit_stream(struct db_pool *pool, const struct db_stmt *stmt,
+                                const char *const *params, db_row_cb row, db_cb done, void *arg,
+                                struct db_stream **handle)
+{
+    /* The handle is set before the statement is dispatched: `done` may run at once. */
+    if (handle != NULL)
+        *handle = NULL;
+    return submit(pool, stmt, params, done, arg, row, (struct db_query **)(void *)handle);
+}
+
+void db_stream_pause(struct db_stream *s)
+{
+    struct db_query *q = (struct db_query *)s;
+    q->paused = true;
+    if (q->conn != NULL && q->conn->q == q) {
+        event_del(q->conn->ev);
+        q->conn->armed = 0;
+    }
+}
+
+void db_stream_resume(struct db_stream *s)
+{
+    struct db_query *q = (struct db_query *)s;
+    if (!q->paused)
+        return;
+    q->paused = false;
+    if (q->conn != NULL && q->conn->q == q) {
+        conn_arm(q->conn, EV_READ);
+        /* The rows already in libpq's buffer are read from the loop, not from inside the
+         * caller's callback. */
+        event_active(q->conn->ev, EV_READ, 0);
+    }
+}
+
+void db_stream_discard(struct db_stream *s)
+{
+    struct db_query *q = (struct db_query *)s;
+    q->row_cb = NULL;
+    q->cb = stream_discarded;
+    q->arg = NULL;
+    db_stream_resume(s);
 }

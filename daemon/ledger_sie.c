@@ -196,38 +196,72 @@ static void ver_text(const struct ledger_sie_posting *p, char *out, size_t n)
     }
 }
 
-bool ledger_sie_write(struct strbuf *out, const struct ledger_sie_file *f,
-                      const struct ledger_chart *chart, const struct ledger_sie_posting *p,
-                      size_t n, char *err, size_t errlen)
+bool ledger_sie_stream_begin(struct ledger_sie_stream *s, struct strbuf *out,
+                             const struct ledger_sie_file *f, const struct ledger_chart *chart,
+                             const struct ledger_sie_posting *used, size_t nused)
 {
-    struct sie_writer w;
-    char company[160], text[256], trans_text[96];
+    char company[160];
     snprintf(company, sizeof company, "%s kommun (%s)", f->name, f->municipality);
     struct sie_header h = {
         REIMBURSED_PROGRAM, REIMBURSED_VERSION, f->generated_on, company, NULL, NULL,
         f->year_from,       f->year_to};
-    sie_init(&w, out);
-    bool ok = sie_begin(&w, &h) && declare_accounts(&w, chart, p, n);
-    for (size_t i = 0; ok && i < n;) {
-        ver_text(&p[i], text, sizeof text);
-        ok = sie_ver_begin(&w, p[i].payment ? "B" : "A", p[i].journal_id, p[i].recorded_on, text);
-        size_t j = i;
-        for (; ok && j < n && p[j].journal_id == p[i].journal_id; j++) {
-            struct account a = account_of(chart, p[j].account, p[j].code);
-            if (p[j].placement_id > 0)
-                snprintf(trans_text, sizeof trans_text, "%s placering %lld",
-                         p[j].code ? p[j].code : "", p[j].placement_id);
-            else
-                snprintf(trans_text, sizeof trans_text, "%s", p[j].code ? p[j].code : "");
-            ok = sie_trans(&w, a.number, NULL, 0, p[j].amount_ore,
-                           trans_text[0] ? trans_text : NULL);
-        }
-        ok = ok && sie_ver_end(&w);
-        i = j;
+    s->chart = chart;
+    s->open = false;
+    s->journal_id = 0;
+    sie_init(&s->w, out);
+    return sie_begin(&s->w, &h) && declare_accounts(&s->w, chart, used, nused);
+}
+
+bool ledger_sie_stream_posting(struct ledger_sie_stream *s, const struct ledger_sie_posting *p)
+{
+    char text[256], trans_text[96];
+    if (!s->open || p->journal_id != s->journal_id) {
+        if (s->open && !sie_ver_end(&s->w))
+            return false;
+        ver_text(p, text, sizeof text);
+        if (!sie_ver_begin(&s->w, p->payment ? "B" : "A", p->journal_id, p->recorded_on, text))
+            return false;
+        s->open = true;
+        s->journal_id = p->journal_id;
     }
-    ok = ok && sie_finish(&w);
+    struct account a = account_of(s->chart, p->account, p->code);
+    if (p->placement_id > 0)
+        snprintf(trans_text, sizeof trans_text, "%s placering %lld", p->code ? p->code : "",
+                 p->placement_id);
+    else
+        snprintf(trans_text, sizeof trans_text, "%s", p->code ? p->code : "");
+    return sie_trans(&s->w, a.number, NULL, 0, p->amount_ore, trans_text[0] ? trans_text : NULL);
+}
+
+bool ledger_sie_stream_finish(struct ledger_sie_stream *s)
+{
+    if (s->open && !sie_ver_end(&s->w))
+        return false;
+    s->open = false;
+    return sie_finish(&s->w);
+}
+
+const char *ledger_sie_stream_error(const struct ledger_sie_stream *s)
+{
+    return sie_error(&s->w) ? sie_error(&s->w) : "failed";
+}
+
+void ledger_sie_stream_free(struct ledger_sie_stream *s)
+{
+    sie_free(&s->w);
+}
+
+bool ledger_sie_write(struct strbuf *out, const struct ledger_sie_file *f,
+                      const struct ledger_chart *chart, const struct ledger_sie_posting *p,
+                      size_t n, char *err, size_t errlen)
+{
+    struct ledger_sie_stream s;
+    bool ok = ledger_sie_stream_begin(&s, out, f, chart, p, n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = ledger_sie_stream_posting(&s, &p[i]);
+    ok = ok && ledger_sie_stream_finish(&s);
     if (!ok)
-        snprintf(err, errlen, "SIE export: %s", sie_error(&w) ? sie_error(&w) : "failed");
-    sie_free(&w);
+        snprintf(err, errlen, "SIE export: %s", ledger_sie_stream_error(&s));
+    ledger_sie_stream_free(&s);
     return ok;
 }

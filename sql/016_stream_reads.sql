@@ -1,0 +1,76 @@
+-- Large reads streamed row by row (the daemon reads them in libpq's single-row mode and writes
+-- the reply as the rows come, so it never holds a whole export). Each function is STABLE, so
+-- all its queries read one snapshot: the head of an SIE file (its years and accounts) and its
+-- postings agree even while journals are being recorded.
+
+-- The postings of an SIE export, with their journal (as api.sie_rows in 008).
+CREATE FUNCTION api.sie_postings(p_muni text, p_from date, p_to date, p_payments boolean)
+    RETURNS TABLE (journal_id bigint, payment boolean, cause text, recorded_on date,
+                   service_month date, account text, code text, placement_id bigint,
+                   amount_ore bigint, posting_id bigint)
+    LANGUAGE sql STABLE AS $$
+    SELECT p.journal_id, j.kind = 'payment', j.cause,
+           (j.recorded_at AT TIME ZONE 'Europe/Stockholm')::date, j.service_month,
+           p.account, p.code, p.placement_id, p.amount_ore, p.id
+      FROM journal j JOIN postings p ON p.journal_id = j.id
+     WHERE j.municipality = p_muni
+       AND (p_from IS NULL OR (j.recorded_at AT TIME ZONE 'Europe/Stockholm')::date >= p_from)
+       AND (p_to IS NULL OR (j.recorded_at AT TIME ZONE 'Europe/Stockholm')::date <= p_to)
+       AND (p_payments OR j.kind = 'accrual') $$;
+
+-- GET /v1/exports/sie, streamed. Rows by kind: 'h' once first (cause: the municipality's name,
+-- recorded_on: today in Stockholm, first_on/last_on: the first and last recording day, NULL
+-- without postings); then 'a' per (account, code) used, in the order of first use; then 'p' per
+-- posting in journal order. No row at all: no such municipality.
+CREATE FUNCTION api.sie_stream(p_scope text, p_muni text, p_from date, p_to date,
+                               p_payments boolean)
+    RETURNS TABLE (kind text, journal_id bigint, payment boolean, cause text, recorded_on date,
+                   service_month date, account text, code text, placement_id bigint,
+                   amount_ore bigint, first_on date, last_on date)
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    RETURN QUERY
+        SELECT 'h', NULL::bigint, false, m.name::text, api.stockholm_date(now()), NULL::date,
+               NULL::text, NULL::text, NULL::bigint, NULL::bigint, x.first_on, x.last_on
+          FROM municipalities m,
+               LATERAL (SELECT min(s.recorded_on) AS first_on, max(s.recorded_on) AS last_on
+                          FROM api.sie_postings(p_muni, p_from, p_to, p_payments) s) x
+         WHERE m.code = p_muni;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+        SELECT 'a', NULL::bigint, false, NULL::text, NULL::date, NULL::date, u.account, u.code,
+               NULL::bigint, NULL::bigint, NULL::date, NULL::date
+          FROM (SELECT s.account, s.code, min(s.journal_id) AS j, min(s.posting_id) AS p
+                  FROM api.sie_postings(p_muni, p_from, p_to, p_payments) s
+                 GROUP BY s.account, s.code) u
+         ORDER BY u.j, u.p;
+    RETURN QUERY
+        SELECT 'p', s.journal_id, s.payment, s.cause, s.recorded_on, s.service_month, s.account,
+               s.code, s.placement_id, s.amount_ore, NULL::date, NULL::date
+          FROM api.sie_postings(p_muni, p_from, p_to, p_payments) s
+         ORDER BY s.journal_id, s.posting_id;
+END $$;
+GRANT EXECUTE ON FUNCTION api.sie_postings(text, date, date, boolean) TO reimbursed_app;
+GRANT EXECUTE ON FUNCTION api.sie_stream(text, text, date, date, boolean) TO reimbursed_app;
+
+-- GET /v1/reports/reconciliation?format=csv, streamed: the header, then one line per row (the
+-- daemon ends each with CRLF), the bytes api.reconciliation's CSV has.
+CREATE FUNCTION api.reconciliation_csv(p_scope text, p_muni text, p_month date, p_at timestamptz)
+    RETURNS SETOF text
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    RETURN NEXT 'municipality;month;dossier_number;placement_id;code;owed_ore;paid_ore;diff_ore;class';
+    RETURN QUERY
+        SELECT concat_ws(';', p_muni, api.month_text(p_month), coalesce(r.dossier_number, ''),
+                         coalesce(r.placement_id::text, ''), r.code, r.owed_ore, r.paid_ore,
+                         r.paid_ore - r.owed_ore,
+                         api.recon_class(r.owed_ore, r.paid_ore, r.covered, r.known_person))
+          FROM api.recon_rows(p_muni, p_at) r
+         WHERE r.month = p_month
+         ORDER BY r.dossier_number NULLS LAST, r.code;
+END $$;
+GRANT EXECUTE ON FUNCTION api.reconciliation_csv(text, text, date, timestamptz) TO reimbursed_app;
