@@ -2,7 +2,8 @@
  * the client's socket. Bytes are gathered into chunks of CHUNK_BYTES; once the connection's
  * output buffer holds more than HIGH_WATER bytes the writer is told to pause, and it is told to go
  * on when evhttp reports the output written (its write callback runs when the buffer is empty).
- * A client that goes away is reported through the connection's close callback. */
+ * A client that goes away is reported through the connection's close callback. The socket's send
+ * buffer is capped for the stream, so that what a slow client has not taken stays bounded. */
 #include "http.h"
 
 #include "http_private.h"
@@ -17,6 +18,10 @@
 
 #define CHUNK_BYTES (16 * 1024)
 #define HIGH_WATER (256 * 1024)
+/* The socket's send buffer during a stream (the kernel doubles it): without a cap Linux grows it
+ * to tcp_wmem's maximum (4 MiB), so a client that stops reading would still take megabytes of
+ * kernel memory per connection before the daemon noticed. */
+#define SOCKET_SNDBUF (128 * 1024)
 
 struct http_stream {
     struct http_req *r;
@@ -28,13 +33,20 @@ struct http_stream {
     int status;
     bool paused;   /* the writer was told to wait for on_drain */
     bool detached; /* evhttp let go of req when the connection went: ours to free */
+    bool ending;   /* the writer is done: the last chunk goes once the output is written */
 };
+
+static void stream_finish(struct http_stream *s);
 
 /* The output buffer was written out: the writer may go on. */
 static void on_written(struct evhttp_connection *evcon, void *arg)
 {
     struct http_stream *s = arg;
     (void)evcon;
+    if (s->ending) {
+        stream_finish(s);
+        return;
+    }
     if (s->paused && s->evcon != NULL) {
         s->paused = false;
         s->on_drain(s->arg);
@@ -48,7 +60,10 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
     evhttp_connection_set_closecb(evcon, NULL, NULL);
     s->evcon = NULL;
     s->detached = evhttp_request_get_connection(s->req) == NULL;
-    s->on_gone(s->arg);
+    if (s->ending)
+        stream_finish(s);
+    else
+        s->on_gone(s->arg);
 }
 
 struct http_stream *http_stream_start(struct http_req *r, int status, const char *content_type,
@@ -68,6 +83,10 @@ struct http_stream *http_stream_start(struct http_req *r, int status, const char
     s->on_gone = on_gone;
     s->arg = arg;
     s->status = status;
+    int sndbuf = SOCKET_SNDBUF;
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     http_req_reply_headers(r, content_type);
     evhttp_send_reply_start(req, status, NULL);
     evhttp_connection_set_closecb(evcon, on_close, s);
@@ -104,10 +123,10 @@ static void stream_free(struct http_stream *s)
     free(s);
 }
 
-void http_stream_end(struct http_stream *s)
+/* The last chunk (or, without a connection, only the request freed), then the access log. */
+static void stream_finish(struct http_stream *s)
 {
     if (s->evcon != NULL) {
-        flush_chunk(s);
         evhttp_connection_set_closecb(s->evcon, NULL, NULL);
         evhttp_send_reply_end(s->req);
     } else if (s->detached) {
@@ -115,6 +134,24 @@ void http_stream_end(struct http_stream *s)
     }
     http_req_finish(s->r, s->status);
     stream_free(s);
+}
+
+/* The last chunk is written only once the output before it went out: evhttp (2.1) ending a
+ * chunked reply on a full output buffer of a TLS connection was seen to leave the rest
+ * unwritten. */
+void http_stream_end(struct http_stream *s)
+{
+    if (s->evcon == NULL) {
+        stream_finish(s);
+        return;
+    }
+    flush_chunk(s);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        stream_finish(s);
+        return;
+    }
+    s->ending = true; /* on_written (or on_close) finishes */
 }
 
 void http_stream_abort(struct http_stream *s, const char *why)
