@@ -108,6 +108,21 @@ void api_stream_error(struct api_stream *s, int status, const char *code, const 
     api_reply_error(c, status, code, message, NULL);
 }
 
+void api_stream_reply_json(struct api_stream *s, int status, const char *body)
+{
+    if (s->replied)
+        return;
+    if (s->out != NULL) {
+        api_stream_abort(s, "an error after the reply started");
+        return;
+    }
+    stream_drop_db(s);
+    s->replied = true;
+    struct api_call *c = s->c;
+    s->c = NULL;
+    api_reply_json(c, status, body);
+}
+
 void api_stream_abort(struct api_stream *s, const char *why)
 {
     if (s->replied)

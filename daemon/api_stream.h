@@ -37,6 +37,8 @@ bool api_stream_started(const struct api_stream *s);
 void api_stream_write(struct api_stream *s, const void *p, size_t n);
 /* Before anything is written: answer with this error instead and drop the rest of the rows. */
 void api_stream_error(struct api_stream *s, int status, const char *code, const char *message);
+/* Before anything is written: answer with this JSON body (a statement's own error answer). */
+void api_stream_reply_json(struct api_stream *s, int status, const char *body);
 /* After something is written: cut the reply short and drop the rest of the rows. */
 void api_stream_abort(struct api_stream *s, const char *why);
 

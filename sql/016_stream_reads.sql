@@ -74,3 +74,47 @@ BEGIN
          ORDER BY r.dossier_number NULLS LAST, r.code;
 END $$;
 GRANT EXECUTE ON FUNCTION api.reconciliation_csv(text, text, date, timestamptz) TO reimbursed_app;
+
+-- GET /v1/ledger/entries, streamed: one row per posting of the page ('i': the item's JSON as
+-- api.ledger_entries writes it, and the cursor that would follow it), or one row 'e' with the
+-- 400 body of a cursor that does not belong to this list. The daemon writes the page around the
+-- items, the bytes api.ledger_entries gives.
+CREATE FUNCTION api.ledger_entries_stream(p_scope text, p_muni text, p_from date, p_to date,
+                                          p_code text, p_cursor text, p_limit int)
+    RETURNS TABLE (kind text, body text, next_cursor text)
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    filters text := coalesce(p_muni, '') || '|' || coalesce(p_from::text, '') || '|' ||
+                    coalesce(p_to::text, '') || '|' || coalesce(p_code, '');
+    after_id bigint := 0;
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    IF p_cursor IS NOT NULL THEN
+        IF p_cursor !~ '^[0-9]{1,18}\.[0-9a-f]{16}$'
+           OR split_part(p_cursor, '.', 2) <>
+              left(md5(filters || '|' || split_part(p_cursor, '.', 1)), 16) THEN
+            RETURN QUERY SELECT 'e'::text, '{"error":{"code":"invalid_cursor","message":"the cursor is not valid for this list and its filters"}}'::text, NULL::text;
+            RETURN;
+        END IF;
+        after_id := split_part(p_cursor, '.', 1)::bigint;
+    END IF;
+    RETURN QUERY
+        SELECT 'i'::text, json_build_object(
+                   'id', x.id::text, 'journal_id', x.journal_id::text, 'kind', x.kind,
+                   'cause', j.cause, 'run_id', j.run_id::text, 'recorded_at', api.ts(j.recorded_at),
+                   'account', x.account, 'municipality', x.municipality,
+                   'placement_id', x.placement_id::text, 'allocation_id', x.allocation_id::text,
+                   'month', api.month_text(x.month), 'code', x.code, 'amount_ore', x.amount_ore)::text,
+               x.id::text || '.' || left(md5(filters || '|' || x.id::text), 16)
+          FROM (SELECT * FROM postings p
+                 WHERE p.id > after_id
+                   AND (p_muni IS NULL OR p.municipality = p_muni)
+                   AND (p_from IS NULL OR p.month >= date_trunc('month', p_from))
+                   AND (p_to IS NULL OR p.month <= p_to)
+                   AND (p_code IS NULL OR p.code = p_code)
+                 ORDER BY p.id LIMIT p_limit) x
+          JOIN journal j ON j.id = x.journal_id
+         ORDER BY x.id;
+END $$;
+GRANT EXECUTE ON FUNCTION api.ledger_entries_stream(text, text, date, date, text, text, int)
+    TO reimbursed_app;
