@@ -30,7 +30,8 @@ struct db_query {
     void *arg;
     struct timespec deadline;
     /* A streamed statement (db_submit_stream): rows one at a time (single-row mode). */
-    db_row_cb row_cb;
+    db_row_cb row_cb;     /* NULL once discarded */
+    bool streamed;        /* single-row mode, even once discarded */
     struct db_conn *conn; /* while it runs */
     bool paused;          /* the caller cannot take rows now: the socket is not read */
 };
@@ -215,7 +216,7 @@ static void conn_send(struct db_conn *c)
         ok = PQsendPrepare(c->pg, st->name, st->sql, st->nparams, NULL);
         c->preparing = true;
     }
-    if (ok && q->row_cb != NULL && !c->preparing)
+    if (ok && q->streamed && !c->preparing)
         ok = PQsetSingleRowMode(c->pg);
     if (!ok) {
         conn_reset(c, "send failed");
@@ -566,6 +567,7 @@ static enum db_status submit(struct db_pool *pool, const struct db_stmt *stmt,
     q->cb = cb;
     q->arg = arg;
     q->row_cb = row_cb;
+    q->streamed = row_cb != NULL;
     q->params = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof *q->params);
     if (q->params == NULL) {
         free(q);

@@ -28,7 +28,9 @@ from rbtest import check, fixture_env, summary  # noqa: E402
 FX = fixture_env()
 LINES = int(os.environ.get("RB_STREAM_LINES", "20000"))
 STREAM_MUNI = "1485"  # Uddevalla
-HEALTHZ_MS = 50
+# The bench's target is 50 ms (ops/bench/run --only stream); here, on a machine shared with other
+# test runs, a looser bound: the loop must not be held for the export's length.
+HEALTHZ_MS = int(os.environ.get("RB_STREAM_HEALTHZ_MS", "250"))
 HOST, PORT = re.match(r"https://([^:/]+):(\d+)", FX["RB_URL"]).groups()
 PORT = int(PORT)
 PATH = f"/v1/exports/sie?municipality={STREAM_MUNI}&include=payments"
@@ -226,6 +228,47 @@ def test_gone_midway():
           st == 200 and st2 == 200 and body.endswith(b"}\r\n"), f"{st} {st2} {len(body)}")
 
 
+def request_timeout_s():
+    with open(FX["RB_CONF"]) as f:
+        m = re.search(r"(?m)^\s*request_timeout_s\s*=\s*(\d+)", f.read())
+    return int(m.group(1)) if m else 10
+
+
+def test_deadline_midway():
+    """A client that stops reading for longer than request_timeout_s: the statement is ended
+    at the request's deadline, and the reply is cut short (no last chunk, the connection
+    closed), never left hanging nor passed off as complete."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    raw.settimeout(60)
+    raw.connect((HOST, PORT))
+    s = tls_context().wrap_socket(raw, server_hostname="localhost")
+    s.sendall(f"GET {PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+              f"{FX['RB_TOKEN_ADMIN']}\r\n\r\n".encode())
+    got = b""
+    while len(got) < 32768:
+        got += s.recv(16384)
+    time.sleep(request_timeout_s() + 2)
+    t0 = time.monotonic()
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        closed = True
+    except (socket.timeout, ssl.SSLError, ConnectionError):
+        closed = False
+    s.close()
+    check("stream_deadline: a reply stalled past the request deadline is cut short and closed",
+          closed and not got.endswith(b"\r\n0\r\n\r\n"),
+          f"closed={closed} after {time.monotonic() - t0:.1f} s, {len(got)} bytes, "
+          f"tail {got[-20:]!r}")
+    st2, _, body = export_whole()
+    check("stream_deadline: and the daemon serves the export again", st2 == 200 and
+          body.endswith(b"}\r\n"), f"{st2} {len(body)}")
+
+
 def main():
     make_data()
     test_stalled_client()
@@ -233,6 +276,7 @@ def main():
     test_complete(st, headers, body)
     test_other_reads()
     test_gone_midway()
+    test_deadline_midway()
     return summary()
 
 
