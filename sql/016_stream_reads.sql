@@ -43,10 +43,12 @@ BEGIN
     RETURN QUERY
         SELECT 'a', NULL::bigint, false, NULL::text, NULL::date, NULL::date, u.account, u.code,
                NULL::bigint, NULL::bigint, NULL::date, NULL::date
-          FROM (SELECT s.account, s.code, min(s.journal_id) AS j, min(s.posting_id) AS p
-                  FROM api.sie_postings(p_muni, p_from, p_to, p_payments) s
-                 GROUP BY s.account, s.code) u
-         ORDER BY u.j, u.p;
+          FROM (SELECT x.account, x.code, min(x.n) AS first_use
+                  FROM (SELECT s.account, s.code,
+                               row_number() OVER (ORDER BY s.journal_id, s.posting_id) AS n
+                          FROM api.sie_postings(p_muni, p_from, p_to, p_payments) s) x
+                 GROUP BY x.account, x.code) u
+         ORDER BY u.first_use;
     RETURN QUERY
         SELECT 'p', s.journal_id, s.payment, s.cause, s.recorded_on, s.service_month, s.account,
                s.code, s.placement_id, s.amount_ore, NULL::date, NULL::date
