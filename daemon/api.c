@@ -131,12 +131,7 @@ struct api_runs *api_runs_of(struct api *api)
 
 void api_chart(const struct api *api, struct ledger_chart *out)
 {
-    ledger_chart_defaults(out);
-    if (api->cfg->sie_chart != NULL) {
-        char err[160];
-        if (!ledger_chart_parse(api->cfg->sie_chart, out, err, sizeof err))
-            ledger_chart_defaults(out); /* checked at start-up and reload */
-    }
+    *out = api->cfg->chart; /* checked when the file was parsed (start-up and reload) */
 }
 
 void api_set_http(struct api *api, struct http_server *http)
@@ -232,24 +227,28 @@ static void reply_db_error(struct api_call *c, const PGresult *res)
 /* The statement finished: errors become 503/500 here, results go to the caller's callback. */
 static void auth_retry(struct api_call *c);
 
-static void on_db_result(enum db_status st, const PGresult *res, void *arg)
+void api_db_failed(struct api_call *c, enum db_status st, const PGresult *res)
 {
-    struct api_call *c = arg;
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (st == DB_ERROR && c->auth_unproven && state != NULL && strcmp(state, "RB401") == 0) {
         auth_retry(c);
         return;
     }
-    if (st == DB_OK)
-        c->auth_unproven = false;
     if (st == DB_ERROR) {
         reply_db_error(c, res);
         return;
     }
+    reply_db_status(c, st);
+}
+
+static void on_db_result(enum db_status st, const PGresult *res, void *arg)
+{
+    struct api_call *c = arg;
     if (st != DB_OK) {
-        reply_db_status(c, st);
+        api_db_failed(c, st, res);
         return;
     }
+    c->auth_unproven = false;
     c->db_cb(c, res);
 }
 
@@ -288,9 +287,11 @@ static enum db_status submit(struct api_call *c, const struct db_stmt *stmt,
                     : db_submit(c->api->pool, stmt, params, on_db_result, c);
 }
 
-/* One statement proves the cached client and does the work, in one transaction. */
+/* One statement proves the cached client and does the work, in one transaction; row non-NULL:
+ * streamed (db_submit_stream), else through submit (done is then on_db_result). */
 static enum db_status submit_asserted(struct api_call *c, const struct db_stmt *stmt,
-                                      const char *const *params)
+                                      const char *const *params, db_row_cb row, db_cb done,
+                                      void *arg, struct db_stream **stream)
 {
     const struct db_stmt *as = asserted_of(c->api, stmt);
     const char *p[PARAMS_MAX];
@@ -304,15 +305,27 @@ static enum db_status submit_asserted(struct api_call *c, const struct db_stmt *
     p[n + 2] = role_name(c->client.role);
     p[n + 3] = c->client.scope;
     p[n + 4] = c->auth_cert[0] ? c->auth_cert : NULL;
+    if (row != NULL)
+        return db_submit_stream(c->api->pool, as, p, row, done, arg, stream);
     return submit(c, as, p);
+}
+
+enum db_status api_db_stream(struct api_call *c, const struct db_stmt *stmt,
+                             const char *const *params, db_row_cb row, db_cb done, void *arg,
+                             struct db_stream **stream)
+{
+    if (c->auth_unproven)
+        return submit_asserted(c, stmt, params, row, done, arg, stream);
+    return db_submit_stream(c->api->pool, stmt, params, row, done, arg, stream);
 }
 
 void api_db(struct api_call *c, const struct db_stmt *stmt, const char *const *params,
             void (*cb)(struct api_call *c, const PGresult *res))
 {
     c->db_cb = cb;
-    enum db_status st =
-        c->auth_unproven ? submit_asserted(c, stmt, params) : submit(c, stmt, params);
+    enum db_status st = c->auth_unproven
+                            ? submit_asserted(c, stmt, params, NULL, on_db_result, c, NULL)
+                            : submit(c, stmt, params);
     if (st != DB_OK)
         reply_db_status(c, st);
 }

@@ -72,6 +72,14 @@ void api_query(struct api_call *c, const struct db_stmt *stmt, const char *const
  * answered with 503/500 and cb is not called. */
 void api_db(struct api_call *c, const struct db_stmt *stmt, const char *const *params,
             void (*cb)(struct api_call *c, const PGresult *res));
+/* A streamed statement for c (db_submit_stream), with the client assertion while the client is
+ * unproven; on anything but DB_OK nothing was queued. See api_stream.h. */
+enum db_status api_db_stream(struct api_call *c, const struct db_stmt *stmt,
+                             const char *const *params, db_row_cb row, db_cb done, void *arg,
+                             struct db_stream **stream);
+/* Answers a statement that failed (or was never run) with 503/500, or serves the request again
+ * from a fresh token lookup when the cached client was refused (RB401); frees c. */
+void api_db_failed(struct api_call *c, enum db_status st, const PGresult *res);
 /* The request body as a JSON object with only the allowed members; replies and returns NULL on
  * failure. Caller decrefs. */
 json_t *api_body_object(struct api_call *c, const char *const *allowed);

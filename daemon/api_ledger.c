@@ -4,6 +4,7 @@
 #include "api_ledger.h"
 
 #include "accrual.h"
+#include "api_stream.h"
 #include "civil_date.h"
 #include "log.h"
 
@@ -17,10 +18,10 @@ static const struct db_stmt rates_stmt = {"rb_rates_list",
 static const struct db_stmt allocations_stmt = {
     "rb_allocations_list",
     "SELECT status, body, location FROM api.allocations_list($1, $2, $3::int)", 3};
-static const struct db_stmt entries_stmt = {
-    "rb_ledger_entries",
-    "SELECT status, body, location FROM api.ledger_entries($1, $2, $3::date, $4::date, $5, $6, "
-    "$7::int)",
+static const struct db_stmt entries_stream_stmt = {
+    "rb_ledger_entries_stream",
+    "SELECT kind, body, next_cursor FROM api.ledger_entries_stream($1, $2, $3::date, $4::date, "
+    "$5, $6, $7::int)",
     7};
 static const struct db_stmt balance_stmt = {
     "rb_balance",
@@ -115,6 +116,43 @@ void api_allocations_list(struct api_call *c)
     evhttp_clear_headers(&q);
 }
 
+/* A page of entries written item by item: the bytes api.ledger_entries would give. */
+struct entries_page {
+    long limit, n;
+    char last_cursor[48];
+};
+
+static void on_entry_row(struct api_stream *s, const PGresult *row)
+{
+    struct entries_page *pg = api_stream_state(s);
+    if (PQgetvalue(row, 0, 0)[0] == 'e') {
+        api_stream_reply_json(s, 400, PQgetvalue(row, 0, 1));
+        return;
+    }
+    if (pg->n++ == 0)
+        api_stream_write(s, "{\"items\" : [", 12);
+    else
+        api_stream_write(s, ", ", 2);
+    api_stream_write(s, PQgetvalue(row, 0, 1), (size_t)PQgetlength(row, 0, 1));
+    snprintf(pg->last_cursor, sizeof pg->last_cursor, "%s", PQgetvalue(row, 0, 2));
+}
+
+static void on_entries_end(struct api_stream *s)
+{
+    struct entries_page *pg = api_stream_state(s);
+    char tail[96];
+    if (pg->n == pg->limit)
+        snprintf(tail, sizeof tail, "], \"next_cursor\" : \"%s\"}", pg->last_cursor);
+    else
+        snprintf(tail, sizeof tail, "], \"next_cursor\" : null}");
+    if (pg->n == 0)
+        api_stream_write(s, "{\"items\" : [", 12);
+    api_stream_write(s, tail, strlen(tail));
+}
+
+static const struct api_stream_ops entries_ops = {"application/json; charset=utf-8", on_entry_row,
+                                                  on_entries_end, free};
+
 void api_ledger_entries(struct api_call *c)
 {
     static const char *const names[] = {"municipality", "from",  "to", "code",
@@ -145,10 +183,20 @@ void api_ledger_entries(struct api_call *c)
                         "a query parameter has a bad value", bad);
         return;
     }
-    if (api_scope_municipality(c, v[MUNI], &muni))
-        api_query(
-            c, &entries_stmt,
-            (const char *[]){c->client.scope, muni, v[FROM], v[TO], v[CODE], v[CURSOR], limit});
+    struct entries_page *pg = NULL;
+    if (api_scope_municipality(c, v[MUNI], &muni)) {
+        pg = calloc(1, sizeof *pg);
+        if (pg == NULL) {
+            evhttp_clear_headers(&q);
+            api_reply_error(c, 503, "overloaded", "out of memory; retry", NULL);
+            return;
+        }
+        pg->limit = strtol(limit, NULL, 10);
+        api_stream_run(
+            c, &entries_stream_stmt,
+            (const char *[]){c->client.scope, muni, v[FROM], v[TO], v[CODE], v[CURSOR], limit},
+            &entries_ops, pg);
+    }
     evhttp_clear_headers(&q);
 }
 

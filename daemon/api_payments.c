@@ -4,6 +4,7 @@
 #include "api_payments.h"
 
 #include "accrual.h"
+#include "api_stream.h"
 #include "civil_date.h"
 #include "payments_csv.h"
 #include "token.h"
@@ -21,6 +22,12 @@ static const struct db_stmt recon_stmt = {
     "SELECT status, body, location FROM api.reconciliation($1, $2, $3::date, "
     "coalesce($4::timestamptz, api.safe_now()), $5)",
     5};
+
+static const struct db_stmt recon_csv_stmt = {
+    "rb_reconciliation_csv",
+    "SELECT line FROM api.reconciliation_csv($1, $2, $3::date, "
+    "coalesce($4::timestamptz, api.safe_now())) AS line",
+    4};
 
 /* "YYYY-MM" → the month's first day as "YYYY-MM-01". */
 static bool month_parse(const char *s, char *out)
@@ -219,18 +226,20 @@ void api_payment_import(struct api_call *c)
     json_decref(args);
 }
 
-static void on_reconciliation_csv(struct api_call *c, const PGresult *res)
+/* One CSV line per row, as it comes (api_stream.h), each ended with CRLF. */
+static void on_recon_csv_row(struct api_stream *s, const PGresult *row)
 {
-    if (PQntuples(res) != 1 || atoi(PQgetvalue(res, 0, 0)) != 200) {
-        api_reply_json(c, PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 500,
-                       PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "{}");
-        return;
-    }
-    struct http_req *r = c->r;
-    free(c);
-    http_reply_typed(r, 200, "text/csv; charset=utf-8", PQgetvalue(res, 0, 1),
-                     (size_t)PQgetlength(res, 0, 1));
+    api_stream_write(s, PQgetvalue(row, 0, 0), (size_t)PQgetlength(row, 0, 0));
+    api_stream_write(s, "\r\n", 2);
 }
+
+static void on_recon_csv_end(struct api_stream *s)
+{
+    (void)s;
+}
+
+static const struct api_stream_ops recon_csv_ops = {"text/csv; charset=utf-8", on_recon_csv_row,
+                                                    on_recon_csv_end, NULL};
 
 void api_reconciliation(struct api_call *c)
 {
@@ -263,7 +272,7 @@ void api_reconciliation(struct api_call *c)
         const char *params[5] = {c->client.scope, muni, month, at[0] ? at : NULL,
                                  csv ? "csv" : "json"};
         if (csv)
-            api_db(c, &recon_stmt, params, on_reconciliation_csv);
+            api_stream_run(c, &recon_csv_stmt, params, &recon_csv_ops, NULL);
         else
             api_query(c, &recon_stmt, params);
     }

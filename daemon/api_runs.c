@@ -2,6 +2,10 @@
  * with its own connection; the thread hands its result back to the event loop through a pipe,
  * and the loop answers the request. One run at a time per daemon (the database's advisory locks
  * keep runs of several daemons apart). */
+/* pipe2 */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include "api_runs.h"
 
 #include "accrual_run.h"

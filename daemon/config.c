@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL, K_ADDR_PORT, K_HOURS };
+enum kind { K_STRING, K_INT, K_LONG, K_LEVEL, K_BOOL, K_ADDR_PORT, K_HOURS, K_CHART };
 
 struct key {
     const char *name;
@@ -42,7 +42,7 @@ static const struct key keys[] = {
     {"request_read_timeout_s", K_INT, OFF(request_read_timeout_s), 1, 3600},
     {"tls_ticket_rotate_s", K_INT, OFF(tls_ticket_rotate_s), 1, 86400},
     {"log_level", K_LEVEL, OFF(log_level), 0, 0},
-    {"sie_chart", K_STRING, OFF(sie_chart), 0, 0},
+    {"sie_chart", K_CHART, OFF(sie_chart), 0, 0},
     {"metrics_listen", K_ADDR_PORT, OFF(metrics_listen), 0, 0},
     {"idempotency_retention", K_HOURS, OFF(idempotency_retention_h), 24, 3650 * 24},
 };
@@ -66,6 +66,7 @@ void config_defaults(struct rb_config *cfg)
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->metrics_listen = strdup("127.0.0.1:9187");
     cfg->idempotency_retention_h = 7 * 24;
+    ledger_chart_defaults(&cfg->chart);
 }
 
 void config_free(struct rb_config *cfg)
@@ -157,8 +158,27 @@ static const char *parse_hours(const char *v, long min, long max, int *out)
     return NULL;
 }
 
-/* Stores one value; returns a static description of what is wrong, or NULL. */
-static const char *set_value(struct rb_config *cfg, const struct key *k, const char *v)
+/* sie_chart: every item is checked here (an unknown name, a bad number, a name given twice), so
+ * a bad chart stops the start and is refused by a reload; the API and the nightly export then
+ * use cfg->chart as it is. A second sie_chart line replaces the first. */
+static const char *set_chart(struct rb_config *cfg, const char *v, char *why, size_t whylen)
+{
+    struct ledger_chart chart;
+    ledger_chart_defaults(&chart);
+    if (!ledger_chart_parse(v, &chart, why, whylen))
+        return why;
+    char *copy = strdup(v);
+    if (copy == NULL)
+        return "out of memory";
+    free(cfg->sie_chart);
+    cfg->sie_chart = copy;
+    cfg->chart = chart;
+    return NULL;
+}
+
+/* Stores one value; returns a description of what is wrong (static, or in why), or NULL. */
+static const char *set_value(struct rb_config *cfg, const struct key *k, const char *v, char *why,
+                             size_t whylen)
 {
     char *field = (char *)cfg + k->offset;
     long n;
@@ -205,6 +225,8 @@ static const char *set_value(struct rb_config *cfg, const struct key *k, const c
     }
     case K_HOURS:
         return parse_hours(v, k->min, k->max, (int *)(void *)field);
+    case K_CHART:
+        return set_chart(cfg, v, why, whylen);
     case K_LEVEL:
         if (!log_level_parse(v, &level))
             return "must be one of error, warn, info, debug";
@@ -252,7 +274,8 @@ bool config_parse(const char *name, const char *text, struct rb_config *cfg, cha
             ok = false;
             break;
         }
-        const char *why = set_value(cfg, k, value);
+        char whybuf[200];
+        const char *why = set_value(cfg, k, value, whybuf, sizeof whybuf);
         if (why != NULL) {
             snprintf(err, errlen, "%s:%d: bad value for '%s': %s", name, lineno, key, why);
             ok = false;

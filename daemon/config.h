@@ -2,6 +2,8 @@
 #ifndef RB_CONFIG_H
 #define RB_CONFIG_H
 
+#include "ledger_sie.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +32,7 @@ struct rb_config {
     char *metrics_listen;       /* "ADDRESS:PORT" of the plain-HTTP /metrics listener, or "off" */
     /* Idempotency-Keys are kept this many hours, then deleted by the nightly job */
     int idempotency_retention_h;
+    struct ledger_chart chart; /* the defaults with sie_chart applied, checked when parsed */
 };
 
 void config_defaults(struct rb_config *cfg);

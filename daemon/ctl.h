@@ -9,6 +9,10 @@ enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2, CTL_CONFLICT = 3 };
 
 /* The conninfo the tool connected with (for commands that open more connections). */
 extern const char *ctl_conninfo;
+/* The chart of accounts of the configuration (-c), or the defaults: the nightly SIE file uses the
+ * chart the daemon's API export uses. */
+struct ledger_chart;
+extern const struct ledger_chart *ctl_chart;
 
 int ctl_migrate(PGconn *pg, int argc, char **argv);
 int ctl_client(PGconn *pg, int argc, char **argv);

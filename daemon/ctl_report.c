@@ -91,7 +91,7 @@ int ctl_report(PGconn *pg, int argc, char **argv)
 
     struct report_result res;
     char err[512] = "";
-    if (!report_run(pg, day, dir, jobs, &res, err, sizeof err)) {
+    if (!report_run(pg, day, dir, jobs, ctl_chart, &res, err, sizeof err)) {
         fprintf(stderr, "reimbursectl: report: %s\n", err);
         report_result_free(&res);
         return CTL_FAIL;

@@ -1,6 +1,7 @@
 /* db: each connection is a small state machine (down → connecting → setup → idle ⇄ busy) fed by
  * socket events; a broken connection reconnects in the background with exponential backoff. */
 #include "db.h"
+#include "db_private.h"
 
 #include "db_conninfo.h"
 #include "db_write.h"
@@ -15,7 +16,6 @@
 /* Capped well under a second: the daemon must serve again within 1 s of the database coming back.
  */
 #define BACKOFF_MAX_MS 400
-#define MAX_PREPARED 64
 /* A connection attempt that has not finished by then is given up (libpq's connect_timeout does
  * not apply to non-blocking connects), and the next attempt starts at the next host. */
 #define CONNECT_MAX_S 5
@@ -24,57 +24,6 @@
  * is told to give up WRITE_MARGIN_MS before the daemon's deadline. */
 #define WRITE_MIN_MS 100
 #define WRITE_MARGIN_MS 250
-
-enum conn_state { C_DOWN, C_CONNECTING, C_SETUP, C_IDLE, C_BUSY };
-/* How far a write got: W_COMMIT from the moment COMMIT may have reached the server. */
-enum write_stage { W_NONE, W_BODY, W_COMMIT, W_ROLLBACK };
-
-struct db_query {
-    struct db_query *next;
-    const struct db_stmt *stmt; /* NULL for the connection's setup statement */
-    int nparams;
-    char **params;
-    db_cb cb;
-    void *arg;
-    struct timespec deadline;
-    bool write;             /* db_submit_write */
-    enum write_stage stage; /* of a write */
-    PGresult *held;         /* a write's result, handed over once COMMIT succeeded */
-};
-
-struct db_conn {
-    struct db_pool *pool;
-    int index;
-    PGconn *pg;
-    enum conn_state state;
-    struct event *ev;
-    evutil_socket_t fd;
-    short armed;
-    struct event *retry;
-    int backoff_ms;
-    struct db_query *q;
-    struct timespec connect_deadline; /* while connecting */
-    int rotation;                     /* which host of a multi-host conninfo to try first */
-    PGresult *res;
-    bool preparing; /* the result in progress is PQsendPrepare's */
-    int nprepared;
-    const struct db_stmt *prepared[MAX_PREPARED];
-};
-
-struct db_pool {
-    struct event_base *base;
-    char *conninfo;
-    char **variants; /* the conninfo rotated to start at each of its hosts */
-    int nvariants;
-    int size;
-    struct db_conn *conns;
-    struct db_query *head, *tail;
-    int waiting, queue_max, timeout_s;
-    bool use_prepared;
-    unsigned long long errors;
-    struct event *sweep;
-    char setup_sql[128];
-};
 
 static void conn_start(struct db_conn *c);
 static void conn_event(evutil_socket_t fd, short what, void *arg);
@@ -105,7 +54,7 @@ static enum db_status query_lost_status(const struct db_query *q)
 }
 
 /* (Re)registers the connection's socket for `what`; the socket may change while connecting. */
-static void conn_arm(struct db_conn *c, short what)
+void db_conn_arm(struct db_conn *c, short what)
 {
     evutil_socket_t fd = PQsocket(c->pg);
     if (fd == c->fd && what == c->armed)
@@ -201,7 +150,7 @@ static void conn_start(struct db_conn *c)
     c->armed = 0;
     clock_gettime(CLOCK_MONOTONIC, &c->connect_deadline);
     c->connect_deadline.tv_sec += pool->timeout_s < CONNECT_MAX_S ? pool->timeout_s : CONNECT_MAX_S;
-    conn_arm(c, EV_WRITE);
+    db_conn_arm(c, EV_WRITE);
 }
 
 /* After queueing a statement (ok: libpq took it): flush, arming EV_WRITE while bytes remain. */
@@ -216,7 +165,7 @@ static void conn_flush(struct db_conn *c, int ok)
         conn_reset(c, "flush failed");
         return;
     }
-    conn_arm(c, f == 1 ? EV_READ | EV_WRITE : EV_READ);
+    db_conn_arm(c, f == 1 ? EV_READ | EV_WRITE : EV_READ);
 }
 
 static bool conn_has_prepared(const struct db_conn *c, const struct db_stmt *stmt)
@@ -251,6 +200,8 @@ static void conn_send(struct db_conn *c)
         ok = PQsendPrepare(c->pg, st->name, st->sql, st->nparams, NULL);
         c->preparing = true;
     }
+    if (ok && q->streamed && !c->preparing)
+        ok = PQsetSingleRowMode(c->pg);
     conn_flush(c, ok);
 }
 
@@ -279,10 +230,10 @@ static void conn_connect_step(struct db_conn *c)
     c->armed = 0;
     switch (PQconnectPoll(c->pg)) {
     case PGRES_POLLING_READING:
-        conn_arm(c, EV_READ);
+        db_conn_arm(c, EV_READ);
         break;
     case PGRES_POLLING_WRITING:
-        conn_arm(c, EV_WRITE);
+        db_conn_arm(c, EV_WRITE);
         break;
     case PGRES_POLLING_OK:
         conn_setup(c);
@@ -345,8 +296,26 @@ static void conn_complete(struct db_conn *c)
     pool_dispatch(c->pool);
 }
 
+/* One row of a streamed statement to its caller, who may pause or discard the stream. */
+static void stream_row(struct db_conn *c, PGresult *r)
+{
+    struct db_query *q = c->q;
+    if (q->row_cb != NULL)
+        q->row_cb(r, q->arg);
+    PQclear(r);
+    if (q->paused) {
+        event_del(c->ev);
+        c->armed = 0;
+    }
+}
+
 static void conn_read_results(struct db_conn *c)
 {
+    if (c->q != NULL && c->q->paused) {
+        event_del(c->ev); /* not even into libpq's buffer while paused */
+        c->armed = 0;
+        return;
+    }
     if (!PQconsumeInput(c->pg)) {
         conn_reset(c, "read failed");
         return;
@@ -362,10 +331,16 @@ static void conn_read_results(struct db_conn *c)
         return;
     }
     while (!PQisBusy(c->pg)) {
+        if (c->q->paused)
+            return; /* the rows wait in libpq's buffer; db_stream_resume reads on */
         PGresult *r = PQgetResult(c->pg);
         if (r == NULL) {
             conn_complete(c);
             return;
+        }
+        if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
+            stream_row(c, r);
+            continue;
         }
         db_keep_result(&c->res, r);
     }
@@ -388,7 +363,7 @@ static void conn_event(evutil_socket_t fd, short what, void *arg)
             return;
         }
         if (f == 0)
-            conn_arm(c, EV_READ);
+            db_conn_arm(c, EV_READ);
     }
     if (what & EV_READ)
         conn_read_results(c);
@@ -439,6 +414,7 @@ static void pool_dispatch(struct db_pool *pool)
         struct db_query *q = pool_take(pool);
         if (q == NULL)
             break;
+        q->conn = c;
         c->q = q;
         c->state = C_BUSY;
         conn_send(c);
@@ -678,8 +654,10 @@ void db_pool_free(struct db_pool *pool)
     free(pool);
 }
 
-static enum db_status submit(struct db_pool *pool, const struct db_stmt *stmt,
-                             const char *const *params, db_cb cb, void *arg, bool write)
+/* Queues a statement: a write (db_submit_write), or a streamed read when row_cb is non-NULL. */
+enum db_status db_enqueue(struct db_pool *pool, const struct db_stmt *stmt,
+                          const char *const *params, db_cb cb, void *arg, bool write,
+                          db_row_cb row_cb, struct db_query **out)
 {
     if (!pool_any_up(pool))
         return DB_UNAVAILABLE;
@@ -693,6 +671,8 @@ static enum db_status submit(struct db_pool *pool, const struct db_stmt *stmt,
     q->write = write;
     q->cb = cb;
     q->arg = arg;
+    q->row_cb = row_cb;
+    q->streamed = row_cb != NULL;
     q->params = calloc((size_t)(nparams > 0 ? nparams : 1), sizeof *q->params);
     if (q->params == NULL) {
         free(q);
@@ -714,6 +694,8 @@ static enum db_status submit(struct db_pool *pool, const struct db_stmt *stmt,
         pool->head = q;
     pool->tail = q;
     pool->waiting++;
+    if (out != NULL)
+        *out = q;
     pool_dispatch(pool);
     return DB_OK;
 }
@@ -721,13 +703,13 @@ static enum db_status submit(struct db_pool *pool, const struct db_stmt *stmt,
 enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
                          const char *const *params, db_cb cb, void *arg)
 {
-    return submit(pool, stmt, params, cb, arg, false);
+    return db_enqueue(pool, stmt, params, cb, arg, false, NULL, NULL);
 }
 
 enum db_status db_submit_write(struct db_pool *pool, const struct db_stmt *stmt,
                                const char *const *params, db_cb cb, void *arg)
 {
-    return submit(pool, stmt, params, cb, arg, true);
+    return db_enqueue(pool, stmt, params, cb, arg, true, NULL, NULL);
 }
 
 bool db_pool_ready(const struct db_pool *pool)

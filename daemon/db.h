@@ -50,6 +50,21 @@ enum db_status db_submit(struct db_pool *pool, const struct db_stmt *stmt,
  * DB_UNKNOWN when COMMIT was sent and its answer never came. */
 enum db_status db_submit_write(struct db_pool *pool, const struct db_stmt *stmt,
                                const char *const *params, db_cb cb, void *arg);
+/* A streamed statement: `row` gets each row as it arrives (a one-row result, valid during the
+ * call), then `done` gets the end as db_submit's callback would (DB_OK with an empty result, or a
+ * failure after some rows or none). libpq's single-row mode: the daemon holds one row at a time.
+ * The caller may pause (the pool stops reading the connection, so PostgreSQL waits on its socket)
+ * and resume, e.g. with a client's output buffer; the request deadline still applies. Discard
+ * stops every callback (the rest of the rows are read and dropped, the connection stays).
+ * The handle is valid until `done` runs or the stream is discarded. */
+struct db_stream;
+typedef void (*db_row_cb)(const PGresult *row, void *arg);
+enum db_status db_submit_stream(struct db_pool *pool, const struct db_stmt *stmt,
+                                const char *const *params, db_row_cb row, db_cb done, void *arg,
+                                struct db_stream **handle);
+void db_stream_pause(struct db_stream *s);
+void db_stream_resume(struct db_stream *s);
+void db_stream_discard(struct db_stream *s);
 bool db_pool_ready(const struct db_pool *pool);
 void db_pool_stats(const struct db_pool *pool, struct db_pool_stats *out);
 const char *db_status_name(enum db_status status);

@@ -3,6 +3,7 @@
 
 #include "http_linger.h"
 #include "http_tickets.h"
+#include "http_private.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -660,21 +661,36 @@ static double elapsed_ms(const struct timespec *start)
            (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-void http_reply_typed(struct http_req *r, int status, const char *content_type, const char *body,
-                      size_t len)
+struct evhttp_request *http_req_evreq(const struct http_req *r)
+{
+    return r->req;
+}
+
+void http_req_reply_headers(struct http_req *r, const char *content_type)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-    struct evbuffer *out = evbuffer_new();
     evhttp_add_header(h, "Content-Type", content_type);
     evhttp_add_header(h, "Cache-Control", "no-store");
     /* HTTPS only, and so it stays: a browser (an operator's) never tries plain HTTP here. */
     evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
     evhttp_add_header(h, "X-Request-Id", r->id);
+}
+
+void http_reply_typed(struct http_req *r, int status, const char *content_type, const char *body,
+                      size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    http_req_reply_headers(r, content_type);
     if (out != NULL && len > 0)
         evbuffer_add(out, body, len);
     evhttp_send_reply(r->req, status, NULL, out);
     if (out != NULL)
         evbuffer_free(out);
+    http_req_finish(r, status);
+}
+
+void http_req_finish(struct http_req *r, int status)
+{
     double ms = elapsed_ms(&r->started);
     metrics_http(http_req_method_name(r), r->route, status, ms / 1000.0);
     log_info("%s %s %d %.1fms client=%s id=%s", http_req_method_name(r), r->route, status, ms,

@@ -53,6 +53,23 @@ void http_reply(struct http_req *r, int status, const char *body, size_t len, co
                 int retry_after_s);
 void http_reply_typed(struct http_req *r, int status, const char *content_type, const char *body,
                       size_t len);
+/* A reply written in pieces as it is made (chunked), for large reads. on_drain: the client took
+ * what was written, the writer may go on after http_stream_write said to wait; on_gone: the
+ * client went away (then end or abort the stream, nothing else). NULL when the client is already
+ * gone (then reply as usual). */
+struct http_stream;
+typedef void (*http_stream_cb)(void *arg);
+struct http_stream *http_stream_start(struct http_req *r, int status, const char *content_type,
+                                      http_stream_cb on_drain, http_stream_cb on_gone, void *arg);
+/* Appends bytes; false when the writer should wait for on_drain (the client's output buffer is
+ * above its high-water mark) or the client is gone. */
+bool http_stream_write(struct http_stream *s, const void *p, size_t n);
+/* The last chunk; frees the request and the stream. */
+void http_stream_end(struct http_stream *s);
+/* Ends the connection without the last chunk, so the client sees an incomplete reply (an error
+ * after the reply started); frees the request and the stream. */
+void http_stream_abort(struct http_stream *s, const char *why);
+
 /* {"error":{"code","message"[,"field"]}} as compact JSON; malloc'd (NULL when out of memory). */
 char *http_error_json(const char *code, const char *message, const char *field);
 /* Replies with http_error_json's body; field may be NULL. */

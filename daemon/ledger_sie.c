@@ -21,39 +21,108 @@ void ledger_chart_defaults(struct ledger_chart *c)
     c->compensation_other = 3919;
 }
 
+static char *chart_trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* The slot an item names, with a bit per name so that a name given twice is caught; NULL when
+ * the name is unknown. */
+static int *chart_slot(struct ledger_chart *c, const char *name, unsigned *bit)
+{
+    enum accrual_code code;
+    if (strcmp(name, "receivable") == 0)
+        return *bit = 1u << 0, &c->receivable;
+    if (strcmp(name, "bank") == 0)
+        return *bit = 1u << 1, &c->bank;
+    if (strcmp(name, "reclaim") == 0)
+        return *bit = 1u << 2, &c->reclaim;
+    if (strcmp(name, "other") == 0)
+        return *bit = 1u << 3, &c->compensation_other;
+    if (accrual_code_parse(name, &code))
+        return *bit = 1u << (4 + (int)code), &c->compensation[code];
+    return NULL;
+}
+
+static bool four_digits(const char *s, int *out)
+{
+    if (strlen(s) != 4 || strspn(s, "0123456789") != 4 || s[0] == '0')
+        return false;
+    *out = atoi(s);
+    return true;
+}
+
+/* Receivable, bank and reclaim are three different balance accounts, and none of them is an
+ * income account: one number for two of them would merge them in the books. Compensation codes
+ * may share an income account. */
+static bool chart_distinct(const struct ledger_chart *c, char *err, size_t errlen)
+{
+    const char *names[3] = {"receivable", "bank", "reclaim"};
+    const int own[3] = {c->receivable, c->bank, c->reclaim};
+    for (int i = 0; i < 3; i++) {
+        for (int j = i + 1; j < 3; j++)
+            if (own[i] == own[j]) {
+                snprintf(err, errlen, "account %d is both %s and %s", own[i], names[i], names[j]);
+                return false;
+            }
+        for (int k = 0; k <= ACCRUAL_CODES; k++) {
+            int n = k < ACCRUAL_CODES ? c->compensation[k] : c->compensation_other;
+            if (n == own[i]) {
+                snprintf(err, errlen, "account %d is both %s and %s", n, names[i],
+                         k < ACCRUAL_CODES ? accrual_code_name((enum accrual_code)k) : "other");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 bool ledger_chart_parse(const char *spec, struct ledger_chart *c, char *err, size_t errlen)
 {
     char *copy = strdup(spec), *rest = copy;
+    unsigned seen = 0;
     bool ok = copy != NULL;
+    if (!ok)
+        snprintf(err, errlen, "out of memory");
     for (char *item = ok ? strsep(&rest, ",") : NULL; ok && item != NULL;
          item = strsep(&rest, ",")) {
         char *eq = strchr(item, '=');
-        char *end;
-        long n = eq ? strtol(eq + 1, &end, 10) : -1;
-        enum accrual_code code;
-        if (eq == NULL || *end != '\0' || n < 1000 || n > 9999) {
-            snprintf(err, errlen, "sie_chart: '%s' is not name=four-digit-account", item);
+        char *name = chart_trim(item);
+        unsigned bit = 0;
+        int n = 0, *slot;
+        if (*name == '\0') {
+            snprintf(err, errlen, "empty item (a comma too many?)");
             ok = false;
             break;
         }
-        *eq = '\0';
-        if (strcmp(item, "receivable") == 0)
-            c->receivable = (int)n;
-        else if (strcmp(item, "bank") == 0)
-            c->bank = (int)n;
-        else if (strcmp(item, "reclaim") == 0)
-            c->reclaim = (int)n;
-        else if (strcmp(item, "other") == 0)
-            c->compensation_other = (int)n;
-        else if (accrual_code_parse(item, &code))
-            c->compensation[code] = (int)n;
-        else {
-            snprintf(err, errlen, "sie_chart: unknown account name '%s'", item);
+        if (eq != NULL)
+            *eq = '\0';
+        name = chart_trim(name);
+        if (eq == NULL || !four_digits(chart_trim(eq + 1), &n)) {
+            snprintf(err, errlen, "'%s' is not name=account with a four-digit account (1000-9999)",
+                     name);
             ok = false;
+        } else if ((slot = chart_slot(c, name, &bit)) == NULL) {
+            snprintf(err, errlen,
+                     "unknown account name '%s' (receivable, bank, reclaim, other or a "
+                     "compensation code)",
+                     name);
+            ok = false;
+        } else if (seen & bit) {
+            snprintf(err, errlen, "'%s' is given twice", name);
+            ok = false;
+        } else {
+            seen |= bit;
+            *slot = n;
         }
     }
     free(copy);
-    return ok;
+    return ok && chart_distinct(c, err, errlen);
 }
 
 struct account {
@@ -127,38 +196,72 @@ static void ver_text(const struct ledger_sie_posting *p, char *out, size_t n)
     }
 }
 
-bool ledger_sie_write(struct strbuf *out, const struct ledger_sie_file *f,
-                      const struct ledger_chart *chart, const struct ledger_sie_posting *p,
-                      size_t n, char *err, size_t errlen)
+bool ledger_sie_stream_begin(struct ledger_sie_stream *s, struct strbuf *out,
+                             const struct ledger_sie_file *f, const struct ledger_chart *chart,
+                             const struct ledger_sie_posting *used, size_t nused)
 {
-    struct sie_writer w;
-    char company[160], text[256], trans_text[96];
+    char company[160];
     snprintf(company, sizeof company, "%s kommun (%s)", f->name, f->municipality);
     struct sie_header h = {
         REIMBURSED_PROGRAM, REIMBURSED_VERSION, f->generated_on, company, NULL, NULL,
         f->year_from,       f->year_to};
-    sie_init(&w, out);
-    bool ok = sie_begin(&w, &h) && declare_accounts(&w, chart, p, n);
-    for (size_t i = 0; ok && i < n;) {
-        ver_text(&p[i], text, sizeof text);
-        ok = sie_ver_begin(&w, p[i].payment ? "B" : "A", p[i].journal_id, p[i].recorded_on, text);
-        size_t j = i;
-        for (; ok && j < n && p[j].journal_id == p[i].journal_id; j++) {
-            struct account a = account_of(chart, p[j].account, p[j].code);
-            if (p[j].placement_id > 0)
-                snprintf(trans_text, sizeof trans_text, "%s placering %lld",
-                         p[j].code ? p[j].code : "", p[j].placement_id);
-            else
-                snprintf(trans_text, sizeof trans_text, "%s", p[j].code ? p[j].code : "");
-            ok = sie_trans(&w, a.number, NULL, 0, p[j].amount_ore,
-                           trans_text[0] ? trans_text : NULL);
-        }
-        ok = ok && sie_ver_end(&w);
-        i = j;
+    s->chart = chart;
+    s->open = false;
+    s->journal_id = 0;
+    sie_init(&s->w, out);
+    return sie_begin(&s->w, &h) && declare_accounts(&s->w, chart, used, nused);
+}
+
+bool ledger_sie_stream_posting(struct ledger_sie_stream *s, const struct ledger_sie_posting *p)
+{
+    char text[256], trans_text[96];
+    if (!s->open || p->journal_id != s->journal_id) {
+        if (s->open && !sie_ver_end(&s->w))
+            return false;
+        ver_text(p, text, sizeof text);
+        if (!sie_ver_begin(&s->w, p->payment ? "B" : "A", p->journal_id, p->recorded_on, text))
+            return false;
+        s->open = true;
+        s->journal_id = p->journal_id;
     }
-    ok = ok && sie_finish(&w);
+    struct account a = account_of(s->chart, p->account, p->code);
+    if (p->placement_id > 0)
+        snprintf(trans_text, sizeof trans_text, "%s placering %lld", p->code ? p->code : "",
+                 p->placement_id);
+    else
+        snprintf(trans_text, sizeof trans_text, "%s", p->code ? p->code : "");
+    return sie_trans(&s->w, a.number, NULL, 0, p->amount_ore, trans_text[0] ? trans_text : NULL);
+}
+
+bool ledger_sie_stream_finish(struct ledger_sie_stream *s)
+{
+    if (s->open && !sie_ver_end(&s->w))
+        return false;
+    s->open = false;
+    return sie_finish(&s->w);
+}
+
+const char *ledger_sie_stream_error(const struct ledger_sie_stream *s)
+{
+    return sie_error(&s->w) ? sie_error(&s->w) : "failed";
+}
+
+void ledger_sie_stream_free(struct ledger_sie_stream *s)
+{
+    sie_free(&s->w);
+}
+
+bool ledger_sie_write(struct strbuf *out, const struct ledger_sie_file *f,
+                      const struct ledger_chart *chart, const struct ledger_sie_posting *p,
+                      size_t n, char *err, size_t errlen)
+{
+    struct ledger_sie_stream s;
+    bool ok = ledger_sie_stream_begin(&s, out, f, chart, p, n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = ledger_sie_stream_posting(&s, &p[i]);
+    ok = ok && ledger_sie_stream_finish(&s);
     if (!ok)
-        snprintf(err, errlen, "SIE export: %s", sie_error(&w) ? sie_error(&w) : "failed");
-    sie_free(&w);
+        snprintf(err, errlen, "SIE export: %s", ledger_sie_stream_error(&s));
+    ledger_sie_stream_free(&s);
     return ok;
 }

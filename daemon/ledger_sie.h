@@ -4,6 +4,7 @@
 #define RB_LEDGER_SIE_H
 
 #include "accrual.h"
+#include "sie.h"
 #include "strbuf.h"
 
 #include <stdbool.h>
@@ -45,6 +46,24 @@ struct ledger_sie_file {
     int32_t year_from, year_to; /* #RAR 0 */
     int32_t generated_on;
 };
+
+/* The same file written piece by piece (for a streamed export): begin with the accounts used
+ * (postings of which only account and code count, in the order of their first use), then every
+ * posting in journal order, then finish. The bytes land in `out`, which the caller may empty
+ * between calls (the writer only appends). Each call returns false once something went wrong. */
+struct ledger_sie_stream {
+    struct sie_writer w;
+    const struct ledger_chart *chart;
+    long long journal_id; /* of the open #VER */
+    bool open;
+};
+bool ledger_sie_stream_begin(struct ledger_sie_stream *s, struct strbuf *out,
+                             const struct ledger_sie_file *f, const struct ledger_chart *chart,
+                             const struct ledger_sie_posting *used, size_t nused);
+bool ledger_sie_stream_posting(struct ledger_sie_stream *s, const struct ledger_sie_posting *p);
+bool ledger_sie_stream_finish(struct ledger_sie_stream *s);
+const char *ledger_sie_stream_error(const struct ledger_sie_stream *s);
+void ledger_sie_stream_free(struct ledger_sie_stream *s);
 
 /* Writes the file: postings must be ordered by journal; one #VER per journal. */
 bool ledger_sie_write(struct strbuf *out, const struct ledger_sie_file *f,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 const char *ctl_conninfo;
+const struct ledger_chart *ctl_chart;
 
 static void usage(FILE *f)
 {
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
     }
     ctl_conninfo = conninfo;
     ctl_idempotency_retention_h = cfg.idempotency_retention_h;
+    ctl_chart = &cfg.chart;
     PGconn *pg = PQconnectdb(conninfo);
     if (PQstatus(pg) != CONNECTION_OK) {
         fprintf(stderr, "reimbursectl: cannot connect to the database: %s", PQerrorMessage(pg));

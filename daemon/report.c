@@ -326,6 +326,7 @@ struct job {
     const char *ended_before_p;
     int32_t recon_month_day;
     const char *dir;
+    const struct ledger_chart *chart; /* the configured chart, as the API uses */
     struct report_outcome *out;
     size_t n;
     size_t next;
@@ -457,8 +458,8 @@ static bool muni_read(PGconn *pg, const struct job *j, struct muni *m, char *err
 
 /* ------------------------------------------------------------------ one municipality's files */
 
-static bool sie_build(const struct muni *m, int32_t date, struct strbuf *out, char *err,
-                      size_t errlen)
+static bool sie_build(const struct muni *m, int32_t date, const struct ledger_chart *chart,
+                      struct strbuf *out, char *err, size_t errlen)
 {
     const PGresult *r = m->sie;
     size_t n = (size_t)PQntuples(r);
@@ -484,9 +485,7 @@ static bool sie_build(const struct muni *m, int32_t date, struct strbuf *out, ch
     int32_t year_from = civil_from_ymd(y, 1, 1);
     civil_to_ymd(last, &y, &mo, &d);
     struct ledger_sie_file f = {m->code, m->name, year_from, civil_from_ymd(y, 12, 31), date};
-    struct ledger_chart chart;
-    ledger_chart_defaults(&chart);
-    bool ok = ledger_sie_write(out, &f, &chart, p, n, err, errlen);
+    bool ok = ledger_sie_write(out, &f, chart, p, n, err, errlen);
     free(p);
     return ok;
 }
@@ -521,7 +520,7 @@ static bool muni_write(const struct job *j, const struct muni *m, struct report_
                   (size_t)PQgetlength(m->csv, 0, 0), o) &&
               put(dir, "reconciliation.json", PQgetvalue(m->json, 0, 0),
                   (size_t)PQgetlength(m->json, 0, 0), o) &&
-              sie_build(m, j->cut->date, &sie, o->error, sizeof o->error);
+              sie_build(m, j->cut->date, j->chart, &sie, o->error, sizeof o->error);
     if (ok && sie.oom)
         snprintf(o->error, sizeof o->error, "out of memory");
     ok = ok && !sie.oom && put(dir, "ledger.se", strbuf_cstr(&sie), sie.len, o);
@@ -684,11 +683,13 @@ static bool index_write(const char *dir, struct report_result *res, char *err, s
     return ok;
 }
 
-static void job_init(struct job *j, const struct report_result *res, const char *dir)
+static void job_init(struct job *j, const struct report_result *res, const char *dir,
+                     const struct ledger_chart *chart)
 {
     memset(j, 0, sizeof *j);
     j->cut = &res->cut;
     j->dir = dir;
+    j->chart = chart;
     j->out = res->munis;
     j->n = res->nmunis;
     j->recon_month_day = res->recon_month;
@@ -699,8 +700,9 @@ static void job_init(struct job *j, const struct report_result *res, const char 
     pthread_mutex_init(&j->lock, NULL);
 }
 
-bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs, struct report_result *res,
-                char *err, size_t errlen)
+bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs,
+                const struct ledger_chart *chart, struct report_result *res, char *err,
+                size_t errlen)
 {
     memset(res, 0, sizeof *res);
     res->recon_month = civil_month_start(civil_month_start(date) - 1);
@@ -708,7 +710,7 @@ bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs, struct repo
         !munis_load(pg, &res->cut, res, err, errlen))
         return false;
     struct job j;
-    job_init(&j, res, dir);
+    job_init(&j, res, dir, chart);
     workers_run(pg, &j, jobs);
     pthread_mutex_destroy(&j.lock);
     res->ok = true;

@@ -13,8 +13,8 @@
  * CSV and JSON are api.reconciliation's statements over those rows for the month before D's
  * (byte for byte what GET /v1/reports/reconciliation?as_known_at=cut returns), the totals are
  * api.balance's, the chart and the largest discrepancies read the ended months (before D's
- * month). ledger.se is the journals recorded by the cut, payments included, in the default
- * chart (ledger_chart_defaults), generated on D.
+ * month). ledger.se is the journals recorded by the cut, payments included, in the configured
+ * chart (the sie_chart key, as the API's export uses), generated on D.
  *
  * Every file is written to a temporary name in its folder (".NAME.XXXXXX"), fsync'ed, then
  * renamed over NAME, and the folder is fsync'ed: a reader sees the old file or the new one, never
@@ -22,6 +22,7 @@
 #ifndef RB_REPORT_H
 #define RB_REPORT_H
 
+#include "ledger_sie.h"
 #include "report_html.h"
 
 #include <libpq-fe.h>
@@ -63,12 +64,14 @@ struct report_result {
 bool report_cut_find(PGconn *pg, int32_t date, struct report_cut *cut, char *err, size_t errlen);
 
 /* Writes every report for `date` into `dir` (created if missing; its parent must exist).
+ * `chart` is the configuration's chart of accounts (cfg->chart).
  * `jobs` connections work in parallel (the first is `pg`; the others are opened with the same
  * parameters). Returns false when nothing could be done (no cut, no list of municipalities,
  * `dir` unusable: err says why); otherwise true, with each municipality's outcome in `res`
  * and res->ok false when any file failed. */
-bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs, struct report_result *res,
-                char *err, size_t errlen);
+bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs,
+                const struct ledger_chart *chart, struct report_result *res, char *err,
+                size_t errlen);
 void report_result_free(struct report_result *res);
 
 /* Writes `len` bytes as dir/name through a temporary name and a rename (fsync'ed first). */

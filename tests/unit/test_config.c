@@ -517,6 +517,48 @@ static void test_idempotency_retention(void **state)
     expect_fail("idempotency_retention = 99999999d\n", 1, "at most 3650d");
 }
 
+/* Issue 16 item 12: a bad sie_chart item is a config error naming the file and line, like every
+ * other bad value (today it was accepted and the export silently fell back to the defaults). */
+static void test_sie_chart_bad_item_is_error(void **state)
+{
+    (void)state;
+    expect_fail("port = 9443\nsie_chart = bank=1930,debtors=1510\n", 2, "unknown account name");
+    expect_fail("sie_chart = bank=19x0\n", 1, "bank");
+    expect_fail("sie_chart = bank=193\n", 1, "bank");
+    expect_fail("sie_chart = bank=19300\n", 1, "bank");
+    expect_fail("sie_chart = bank=-930\n", 1, "bank");
+    expect_fail("sie_chart = bank=+930\n", 1, "bank");
+    expect_fail("sie_chart = bank=\n", 1, "bank");
+    expect_fail("sie_chart = bank\n", 1, "bank");
+    expect_fail("sie_chart = bank=1930,\n", 1, "empty item");
+    expect_fail("\n\nsie_chart = bank=1930,bank=1931\n", 3, "twice");
+    expect_fail("sie_chart = DAY_CHILD=3913,DAY_CHILD=3913\n", 1, "twice");
+    /* One number for two different ledger accounts would merge them in the books. */
+    expect_fail("sie_chart = bank=1513\n", 1, "1513");
+    expect_fail("sie_chart = reclaim=3911\n", 1, "3911");
+}
+
+/* Good charts: overrides on top of the defaults; spaces around items are allowed. */
+static void test_sie_chart_good(void **state)
+{
+    (void)state;
+    struct rb_config cfg;
+    char err[ERRLEN];
+    assert_true(
+        parse("sie_chart = receivable=1510, bank = 1940,DAY_CHILD=3013,other=3999\n", &cfg, err));
+    assert_int_equal(cfg.chart.receivable, 1510);
+    assert_int_equal(cfg.chart.bank, 1940);
+    assert_int_equal(cfg.chart.reclaim, 2890);
+    assert_int_equal(cfg.chart.compensation[ACCRUAL_DAY_CHILD], 3013);
+    assert_int_equal(cfg.chart.compensation_other, 3999);
+    config_free(&cfg);
+    /* Compensation codes may share one income account. */
+    assert_true(parse("sie_chart = MOVE_IN=3911,DAY_ADULT=3911\n", &cfg, err));
+    config_free(&cfg);
+    assert_true(parse("sie_chart = \"bank=1931\"\n", &cfg, err));
+    config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +579,8 @@ int main(void)
         cmocka_unit_test(test_load_nul_byte),
         cmocka_unit_test(test_metrics_listen),
         cmocka_unit_test(test_idempotency_retention),
+        cmocka_unit_test(test_sie_chart_bad_item_is_error),
+        cmocka_unit_test(test_sie_chart_good),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
