@@ -1,7 +1,7 @@
 # The API description, embedded: proto/openapi.yaml is converted to compact JSON at build time
 # by tools/openapi_embed.py (which also refuses YAML that other readers would read differently)
 # into ${CMAKE_BINARY_DIR}/openapi_json.c, built as the static library rbopenapi. It defines
-# `openapi_json` and `openapi_json_len` (daemon/openapi.h), served at GET /v1/openapi.json.
+# `openapi_json` and `openapi_json_len` (daemon/server/openapi.h), served at GET /v1/openapi.json.
 #
 # Needs a Python 3 with the yaml module (Debian: python3-yaml). RB_PYTHON_YAML names one;
 # otherwise the first of ${Python3_EXECUTABLE}, /usr/bin/python3 and python3 on PATH that has
@@ -48,4 +48,4 @@ add_custom_command(
   COMMENT "Embedding proto/openapi.yaml as JSON"
   VERBATIM)
 add_library(rbopenapi STATIC ${RB_OPENAPI_C})
-target_include_directories(rbopenapi PUBLIC ${CMAKE_CURRENT_LIST_DIR}/../daemon)
+target_include_directories(rbopenapi PUBLIC ${CMAKE_CURRENT_LIST_DIR}/../daemon/server)

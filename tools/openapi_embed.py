@@ -7,7 +7,7 @@ file that defines
     const char openapi_json[];             /* the JSON, NUL-terminated */
     const unsigned long openapi_json_len;  /* its length in bytes, without the NUL */
 
-as declared in daemon/openapi.h. Run by cmake/openapi.cmake at build time; needs the `yaml`
+as declared in daemon/server/openapi.h. Run by cmake/openapi.cmake at build time; needs the `yaml`
 module (Debian: python3-yaml).
 
 The YAML must mean the same to every reader: PyYAML reads YAML 1.1, the npm tools (redocly,

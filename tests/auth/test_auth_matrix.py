@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The authorisation matrix for every route of proto/openapi.yaml (read from the file, not a
-hard-coded list), against the fixture's daemon over real HTTPS (DESIGN.md section 5):
+hard-coded list), against the fixture's daemon over real HTTPS (proto/openapi.yaml):
 
   missing / malformed / revoked token           -> 401
   a read token on a write route                  -> 403   (R1480 and RSTAR)

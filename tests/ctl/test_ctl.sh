@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # reimbursectl against the fixture's database: migrations are idempotent, clients and tokens
 # behave (a revoked or rotated token stops working over HTTPS), and the indexed-rate tool rounds
-# exactly as DESIGN.md says (12 820 kr × 1.065, rounded to 10 kr, is 13 650 kr).
+# exactly as RULES.md §2 says (12 820 kr × 1.065, rounded to 10 kr, is 13 650 kr).
 # Usage: test_ctl.sh REIMBURSECTL SQLDIR [INSTALLED_SQLDIR]   (with RB_FIXTURE set)
 set -euo pipefail
 ctl="$1"

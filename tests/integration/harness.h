@@ -7,7 +7,7 @@
  *   the reason in g_why;
  * - HTTPS requests with libcurl, verified against RB_CA (peer and host), one at a time (http(),
  *   GET(), POST()) or many at once (prepare() + multi_run());
- * - JSON helpers and checks of placements as DESIGN.md section 5 shapes them;
+ * - JSON helpers and checks of placements as proto/openapi.yaml shapes them;
  * - the runner: harness_main() prints `1..N`, then `ok N - name` or `not ok N - name: why` per
  *   test, then `P passed, F failed`, and returns the exit status (non-zero when any failed).
  */

@@ -1,4 +1,5 @@
-/* test_api: integration tests of reimbursed's HTTPS JSON API (DESIGN.md sections 2, 3 and 5).
+/* test_api: integration tests of reimbursed's HTTPS JSON API (RULES.md §2–§3 and
+ * proto/openapi.yaml).
  *
  * Reads $RB_FIXTURE/env (KEY=VALUE lines: RB_URL, RB_CA, RB_TOKEN_ADMIN, RB_TOKEN_W1480,
  * RB_TOKEN_W1481, RB_TOKEN_R1480, RB_TOKEN_RSTAR, RB_PG_STOP_CMD, RB_PG_START_CMD; optional

@@ -1,7 +1,7 @@
-/* test_ledger: integration tests of the ledger through the real daemon over HTTPS (DESIGN.md
- * sections 2, 3 and 5): hand-computed accrual scenarios, the accrual-run rules, allocations, an
- * accrual run with other requests served meanwhile, and invariants after a seeded random sequence
- * of facts and runs.
+/* test_ledger: integration tests of the ledger through the real daemon over HTTPS (RULES.md
+ * §2–§3, proto/openapi.yaml): hand-computed accrual scenarios, the accrual-run rules, allocations,
+ * an accrual run with other requests served meanwhile, and invariants after a seeded random
+ * sequence of facts and runs.
  *
  * Reads $RB_FIXTURE/env like test_api (harness.c) and prints `ok N - name` / `not ok N - name:
  * why`, then `P passed, F failed`. Environment: RB_SEED (the random sequence's seed, default
@@ -16,7 +16,7 @@
  * the ledger has been accrued once it is past their end).
  *
  * The scenarios' amounts are written out by hand from the schedule the migrations install
- * (DESIGN.md section 2, from 2022-07-01): MOVE_IN 1 500 000 öre, DAY_CHILD 15 000 per day,
+ * (RULES.md §2, from 2022-07-01): MOVE_IN 1 500 000 öre, DAY_CHILD 15 000 per day,
  * DAY_ADULT 30 000 per day, DAY_FORMER_UAM 40 000 per day on top of adult, ALLOCATION_PLACE
  * 1 000 000 per place. The random sequence instead checks every placement's accruals against a
  * small re-implementation of the rules over the schedule read from GET /v1/rates, and after each

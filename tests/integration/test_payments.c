@@ -1,5 +1,5 @@
 /* test_payments: integration tests of payments, the reconciliation, the balance and the SIE 4E
- * export through the real daemon over HTTPS (DESIGN.md sections 3 and 5, issue 4).
+ * export through the real daemon over HTTPS (RULES.md §3–§4 and proto/openapi.yaml, issue 4).
  *
  * Reads $RB_FIXTURE/env like the other programs (harness.c) and prints `ok N - name` / `not ok
  * N - name: why`, then `P passed, F failed`.
@@ -481,7 +481,7 @@ static bool get_balance(struct bal *b)
         CHECK(k >= 0, "balance: unexpected code in by_code: %s", dump(c));
         CHECK(jint(c, "owed_ore", &b->c_owed[k]) && jint(c, "paid_ore", &b->c_paid[k]),
               "balance: by_code item lacks owed_ore or paid_ore: %s", dump(c));
-        /* Per-code outstanding and reclaim (more than DESIGN.md promises): checked when given. */
+        /* Per-code outstanding and reclaim (more than RULES.md promises): checked when given. */
         b->split = b->split && jint(c, "outstanding_ore", &b->c_out[k]) &&
                    jint(c, "expected_reclaim_ore", &b->c_rec[k]);
     }

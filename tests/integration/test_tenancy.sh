@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/integration/test_tenancy.sh — the database keeps municipalities apart even when the SQL
-# "forgets" to (DESIGN.md section 4): row-level security with FORCE ROW LEVEL SECURITY, keyed on
+# "forgets" to (RULES.md §5 and §7): row-level security with FORCE ROW LEVEL SECURITY, keyed on
 # the transaction-local setting reimbursed.scope, for the daemon's own database role.
 #
 # Reads $RB_FIXTURE/env (written by tests/fixture/up.sh) and the daemon's configuration ($RB_CONF,

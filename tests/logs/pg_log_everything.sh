@@ -49,7 +49,7 @@ else
 fi
 if [[ "$app_settings" == *log_parameter_max_length=0* && "$app_settings" == *log_error_verbosity=terse* ]]; then
     passed=$((passed + 1))
-    echo "ok 2 - the daemon's role logs no parameters and terse errors (DESIGN.md section 4)"
+    echo "ok 2 - the daemon's role logs no parameters and terse errors (RULES.md §5 and §7)"
 else
     failed=$((failed + 1))
     echo "not ok 2 - the daemon's role lacks log_parameter_max_length=0 / log_error_verbosity=terse"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/logs/test_no_secrets_in_logs.sh — runs LAST among the fixture tests (tests/logs/logs.cmake):
-# no dossier number and no token appears in any log of the whole test run (DESIGN.md section 4):
+# no dossier number and no token appears in any log of the whole test run (RULES.md §5 and §7):
 #   - every daemon log in $RB_FIXTURE (daemon.log of the fixture's daemon, and the logs of the
 #     daemons that tests start themselves: limits, abuse, ...);
 #   - the fixture cluster's own PostgreSQL log (RB_FX_BASE/postgres.log from pg.env), which

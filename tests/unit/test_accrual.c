@@ -1,4 +1,4 @@
-/* Unit tests for accrual: a day-by-day reference of DESIGN.md section 2 against the engine. */
+/* Unit tests for accrual: a day-by-day reference of RULES.md §2 against the engine. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -384,7 +384,7 @@ static void sched_link(struct sched *sc)
         sc->s.rows[c] = sc->rows[c];
 }
 
-/* DESIGN.md: 0 from 2022-03-04, the real amounts from 2022-07-01. */
+/* RULES.md §2: 0 from 2022-03-04, the real amounts from 2022-07-01. */
 static void sched_design(struct sched *sc)
 {
     static const int64_t amount[ACCRUAL_CODES] = {1000000, 1500000, 15000, 30000, 40000};
@@ -713,7 +713,7 @@ static void test_null_row_mid_period(void **state)
     f.moved_in_on = dn(2024, 3, 20); /* before the assignment: still from 2024-03-31 */
     expect_status(&f, &sc, dn(2024, 12, 31), ACCRUAL_NO_RATE, dn(2024, 3, 31), AD);
 
-    /* DAY_FORMER_UAM ended by a null row (DESIGN.md section 7). */
+    /* DAY_FORMER_UAM ended by a null row (RULES.md §8). */
     sched_design(&sc);
     sc.rows[UAM][1].to = dn(2025, 1, 1);
     sc.rows[UAM][2] = (struct accrual_rate){dn(2025, 1, 1), ACCRUAL_OPEN, false, 40000};

@@ -1,6 +1,6 @@
 /* payments_csv: parses and validates a Migrationsverket payment list (CSV) held in memory. Pure.
  *
- * The format (issue 4, DESIGN.md section 3):
+ * The format (issue 4, RULES.md §3):
  *   municipality;dossier_number;month;code;amount_ore;paid_on;reference
  *   1480;MV-123-456;2024-03;DAY_ADULT;930000;2024-04-25;UTB-2024-04
  *   1480;;2024-01;ALLOCATION_PLACE;40000000;2024-04-25;UTB-2024-04

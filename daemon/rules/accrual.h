@@ -3,7 +3,7 @@
  * Given one placement's facts, the person's birth date and former-UAM flag, and the rate
  * schedule, computes what is owed per calendar month and code through a given day, by interval
  * arithmetic: the days in housing are split at the 18th birthday, at rate boundaries and at month
- * boundaries. DESIGN.md section 2 is the specification; each open question it names lives behind
+ * boundaries. RULES.md §2 is the specification; each open question it names lives behind
  * one function here (accrual_housing_start/end for which days count, accrual_adult_from for the
  * 18-year switch). */
 #ifndef RB_ACCRUAL_H
