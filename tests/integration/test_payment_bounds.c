@@ -20,7 +20,7 @@
 #define MUNI "2584"
 #define HDR "municipality;dossier_number;month;code;amount_ore;paid_on;reference"
 #define BOUND 100000000000LL
-#define BIG_LINES 5000
+#define BIG_LINES 1000
 
 static bool post_csv(const char *body, struct resp *out)
 {
@@ -165,8 +165,9 @@ static bool t_list_total_beyond_lines_summed_exactly(void)
     char *b = keep_str(calloc(1, cap));
     CHECK(b != NULL, "out of memory");
     len = (size_t)snprintf(b, cap, "%s\n", HDR);
-    /* Lines differ by amount (a line's identity includes it), all within 5000 öre of the bound,
-     * one payment (one paid_on and reference): its total is about 5000 times the bound. */
+    /* Lines differ by amount (a line's identity includes it), all within BIG_LINES öre of the
+     * bound, one payment (one paid_on and reference): its total is about BIG_LINES times the bound.
+     */
     for (int i = 0; i < BIG_LINES; i++) {
         len += (size_t)snprintf(b + len, cap - len, "%s;%s;2032-01;DAY_ADULT;%lld;2032-02-25;%s\n",
                                 MUNI, d, BOUND - i, ref);
