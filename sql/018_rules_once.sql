@@ -10,8 +10,8 @@
 -- placements (accrual_run.c: `p.housing && daterange(...)`) all use. C twin:
 -- accrual_housing_start/accrual_housing_end in daemon/rules/accrual.c. Bound by the ctest test
 -- rules_sql_agree (tests/rules/test_rules_sql.c), which compares the two on every case of
--- tests/unit/housing_cases.h (the rows unit_accrual checks, and every order of the four dates)
--- and the && of every pair with the C ranges' intersection.
+-- tests/unit/housing_cases.h (the rows unit_accrual_cases checks, and every order of the four
+-- dates) and the && of every pair with the C ranges' intersection.
 CREATE OR REPLACE FUNCTION rb_housing(assigned date, moved_in date, moved_out date, registered date)
     RETURNS daterange
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -29,7 +29,7 @@ CREATE OR REPLACE FUNCTION rb_housing(assigned date, moved_in date, moved_out da
 -- (daemon/pg/rate_schedule.c) and the placement's accruals endpoint reads it, and the lookup of a
 -- day's amount is C's accrual_rate_on (daemon/rules/accrual.c). Bound by rules_sql_agree, which
 -- evaluates this view's own definition over the rows of tests/unit/rate_cases.h and checks
--- accrual_rate_on on the result against the cases' amounts (unit_accrual's test_rate_cases).
+-- accrual_rate_on on the result against the cases' amounts (unit_accrual_cases).
 CREATE OR REPLACE VIEW rate_schedule AS
     SELECT code, valid_from,
            lead(valid_from) OVER (PARTITION BY code ORDER BY valid_from) AS valid_to,

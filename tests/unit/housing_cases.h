@@ -1,7 +1,7 @@
 /* housing_cases: the days-in-housing cases of the rules' tests (RULES.md §2, "Days in housing"),
- * as one table that two tests read: unit_accrual checks accrual_housing_start/end against it,
- * and rules_sql_agree checks that SQL's rb_housing (the generated column placements.housing and
- * the exclusion constraint placements_no_overlap) gives the same range for every row, and for
+ * as one table that two tests read: unit_accrual_cases checks accrual_housing_start/end against
+ * it, and rules_sql_agree checks that SQL's rb_housing (the generated column placements.housing
+ * and the exclusion constraint placements_no_overlap) gives the same range for every row, and for
  * every row of the exhaustive grid below. Dates are {y, m, d}; {0, 0, 0} is an absent date. A
  * row's days are [start, end): end {0, 0, 0} is open; start {0, 0, 0} means no days at all. */
 #ifndef RB_TEST_HOUSING_CASES_H

@@ -1,8 +1,8 @@
 /* rate_cases: the rate-in-force cases of the rules' tests (RULES.md §2, "Rates are
- * effective-dated"), as stored rows and probes: unit_accrual's test_rate_on asserts these probes
- * on the same schedule built by hand, and rules_sql_agree evaluates the view rate_schedule (a row
- * holds until the next row of its code) over these rows and checks accrual_rate_on on the
- * result. Dates are {y, m, d}. */
+ * effective-dated"), as stored rows and probes (test_rate_on's cases): unit_accrual_cases asserts
+ * the probes on a schedule built by hand from the rows, and rules_sql_agree evaluates the view
+ * rate_schedule (a row holds until the next row of its code) over the rows and checks
+ * accrual_rate_on on the result. Dates are {y, m, d}. */
 #ifndef RB_TEST_RATE_CASES_H
 #define RB_TEST_RATE_CASES_H
 

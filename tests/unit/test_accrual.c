@@ -1,4 +1,5 @@
-/* Unit tests for accrual: a day-by-day reference of RULES.md §2 against the engine. */
+/* Unit tests for accrual: a day-by-day reference of RULES.md §2 against the engine. The tables
+ * of days in housing and of rates in force are test_accrual_cases.c's (shared with SQL's test). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -16,8 +17,6 @@
 #include <unistd.h>
 
 #include "accrual.h"
-#include "housing_cases.h"
-#include "rate_cases.h"
 
 #define MAX_ROWS 8     /* rows per code in a test schedule */
 #define MAX_LINES 600  /* output lines per placement in a test */
@@ -530,81 +529,6 @@ static void test_adult_from(void **state)
     expect_lines(&f, &sc, dn(2026, 12, 31), want, NLINES(want));
 }
 
-/* accrual_housing_start/end against the reference formula of RULES.md §2. */
-static bool check_housing(const struct accrual_facts *f, char *why, size_t len)
-{
-    int32_t start = accrual_housing_start(f), end = accrual_housing_end(f);
-    int32_t want_end = ACCRUAL_OPEN;
-    if (f->moved_out_on != NONE && f->moved_out_on < want_end)
-        want_end = f->moved_out_on;
-    if (f->registered_on != NONE && f->registered_on < want_end)
-        want_end = f->registered_on;
-    if (end != want_end) {
-        snprintf(why, len, "housing_end %d, expected %d", end, want_end);
-        return false;
-    }
-    if (f->moved_in_on == NONE
-            ? start < end
-            : start != (f->moved_in_on > f->assigned_on ? f->moved_in_on : f->assigned_on)) {
-        snprintf(why, len, "housing_start %d", start);
-        return false;
-    }
-    return true;
-}
-
-static int32_t hc_dn(int y, int m, int d)
-{
-    return dn(y, m, d);
-}
-
-/* The facts of case k of housing_cases.h (birth date and flag do not matter here). */
-static struct accrual_facts hc_facts(size_t k)
-{
-    int32_t d[4];
-    housing_case_dates(k, hc_dn, NONE, d);
-    return facts(d[0], d[1], d[2], d[3], dn(2000, 1, 1), false);
-}
-
-static int32_t hc_day(struct housing_ymd d, int32_t absent)
-{
-    return d.y == 0 ? absent : dn(d.y, d.m, d.d);
-}
-
-/* Every row of housing_cases.h (which rules_sql_agree also checks against rb_housing). */
-static void test_housing_start_end(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < HOUSING_CASES; i++) {
-        const struct housing_case *c = &housing_cases[i];
-        struct accrual_facts f = hc_facts(i);
-        int32_t start = accrual_housing_start(&f), end = accrual_housing_end(&f);
-        if (c->start.y == 0) {
-            if (start < end)
-                fail_msg("%s: days in housing where there are none", c->what);
-            continue;
-        }
-        if (start != hc_day(c->start, NONE) || end != hc_day(c->end, ACCRUAL_OPEN))
-            fail_msg("%s: [%d, %d)", c->what, start, end);
-    }
-    /* No move-in (row 9: with a move-out and a registration): nothing owed at all. */
-    struct accrual_facts f = hc_facts(9);
-    struct sched sc;
-    sched_design(&sc);
-    expect_lines(&f, &sc, dn(2025, 12, 31), NULL, 0);
-}
-
-/* The exhaustive grid of housing_cases.h against the reference formula. */
-static void test_housing_grid(void **state)
-{
-    (void)state;
-    char why[160];
-    for (size_t k = HOUSING_CASES; k < HOUSING_ALL; k++) {
-        struct accrual_facts f = hc_facts(k);
-        if (!check_housing(&f, why, sizeof why))
-            fail_msg("grid case %zu: %s", k, why);
-    }
-}
-
 static void test_transfer_on_one_day(void **state)
 {
     (void)state;
@@ -881,33 +805,6 @@ static void test_rate_on(void **state)
     assert_false(accrual_rate_on(&sc.s, ACCRUAL_DAY_CHILD, dn(2024, 4, 1), &a));
 }
 
-/* The probes of rate_cases.h on its rows, each holding until the next row of its code (what the
- * view rate_schedule derives; rules_sql_agree checks the view itself). */
-static void test_rate_cases(void **state)
-{
-    (void)state;
-    struct sched sc;
-    memset(&sc, 0, sizeof sc);
-    for (size_t i = 0; i < RATE_CASE_ROWS_N; i++) {
-        const struct rate_case_row *r = &rate_case_rows[i];
-        size_t *n = &sc.s.n[r->code];
-        int32_t from = dn(r->from.y, r->from.m, r->from.d);
-        if (*n > 0)
-            sc.rows[r->code][*n - 1].to = from;
-        sc.rows[r->code][(*n)++] =
-            (struct accrual_rate){from, ACCRUAL_OPEN, r->has_amount, r->amount_ore};
-    }
-    sched_link(&sc);
-    for (size_t i = 0; i < RATE_CASE_PROBES_N; i++) {
-        const struct rate_case_probe *p = &rate_case_probes[i];
-        int64_t a = -1;
-        bool in = accrual_rate_on(&sc.s, p->code, dn(p->day.y, p->day.m, p->day.d), &a);
-        assert_int_equal(in, p->in_force);
-        if (in)
-            assert_int_equal(a, p->amount_ore);
-    }
-}
-
 static void test_code_names(void **state)
 {
     (void)state;
@@ -1070,8 +967,22 @@ static void gen_facts(struct rng *r, struct accrual_facts *f, int32_t *through)
 static bool check_helpers(struct rng *r, const struct accrual_facts *f,
                           const struct accrual_schedule *s, char *why, size_t len)
 {
-    if (!check_housing(f, why, len))
+    int32_t start = accrual_housing_start(f), end = accrual_housing_end(f);
+    int32_t want_end = ACCRUAL_OPEN;
+    if (f->moved_out_on != NONE && f->moved_out_on < want_end)
+        want_end = f->moved_out_on;
+    if (f->registered_on != NONE && f->registered_on < want_end)
+        want_end = f->registered_on;
+    if (end != want_end) {
+        snprintf(why, len, "housing_end %d, expected %d", end, want_end);
         return false;
+    }
+    if (f->moved_in_on == NONE
+            ? start < end
+            : start != (f->moved_in_on > f->assigned_on ? f->moved_in_on : f->assigned_on)) {
+        snprintf(why, len, "housing_start %d", start);
+        return false;
+    }
     if (accrual_adult_from(f->birth_date) != ref_adult_from(f->birth_date)) {
         snprintf(why, len, "adult_from differs");
         return false;
@@ -1154,8 +1065,6 @@ int main(void)
         cmocka_unit_test(test_reference_calendar),
         cmocka_unit_test(test_design_example_child_turns_18),
         cmocka_unit_test(test_adult_from),
-        cmocka_unit_test(test_housing_start_end),
-        cmocka_unit_test(test_housing_grid),
         cmocka_unit_test(test_transfer_on_one_day),
         cmocka_unit_test(test_move_in_before_assignment),
         cmocka_unit_test(test_registration_before_move_out),
@@ -1168,7 +1077,6 @@ int main(void)
         cmocka_unit_test(test_too_many),
         cmocka_unit_test(test_allocation),
         cmocka_unit_test(test_rate_on),
-        cmocka_unit_test(test_rate_cases),
         cmocka_unit_test(test_code_names),
         cmocka_unit_test(test_random_fixed_seed),
         cmocka_unit_test(test_random_new_seed),
