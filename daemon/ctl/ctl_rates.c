@@ -3,6 +3,7 @@
 #include "civil_date.h"
 #include "ctl.h"
 #include "rate_index.h"
+#include "rate_schedule.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -23,6 +24,28 @@ static int rates_list(PGconn *pg)
         printf("%-18s %-10s %-10s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
                PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
     PQclear(res);
+    return CTL_OK;
+}
+
+/* The amount of `code` in force the day before `day` (RULES.md §2, "the rate in force"), by the
+ * rules' own lookup (accrual_rate_on) over the schedule the accrual run reads. */
+static int rate_before(PGconn *pg, const char *code, int32_t day, const char *from, long long *base)
+{
+    struct rate_schedule s;
+    enum accrual_code c;
+    int64_t amount;
+    char err[160];
+    if (!rate_schedule_load(pg, &s, err, sizeof err)) {
+        fprintf(stderr, "reimbursectl: %s\n", err);
+        return CTL_FAIL;
+    }
+    bool in_force = accrual_code_parse(code, &c) && accrual_rate_on(&s.view, c, day - 1, &amount);
+    rate_schedule_free(&s);
+    if (!in_force) {
+        fprintf(stderr, "reimbursectl: no %s rate in force before %s to index\n", code, from);
+        return CTL_FAIL;
+    }
+    *base = amount;
     return CTL_OK;
 }
 
@@ -58,22 +81,10 @@ static int rates_index(PGconn *pg, int argc, char **argv)
                         "[--round KRONOR]\n");
         return CTL_USAGE;
     }
-    const char *p2[2] = {code, from};
-    PGresult *res = PQexecParams(pg,
-                                 "SELECT amount_ore FROM rate_schedule WHERE code = $1 AND "
-                                 "valid_from < $2::date ORDER BY valid_from DESC LIMIT 1",
-                                 2, NULL, p2, NULL, NULL, 0);
-    if (!ctl_result_ok(pg, res, PGRES_TUPLES_OK, "reading the rate")) {
-        PQclear(res);
-        return CTL_FAIL;
-    }
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-        fprintf(stderr, "reimbursectl: no %s rate in force before %s to index\n", code, from);
-        PQclear(res);
-        return CTL_FAIL;
-    }
-    long long base = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
+    long long base;
+    int st = rate_before(pg, code, day, from, &base);
+    if (st != CTL_OK)
+        return st;
     char *end;
     long long round_kr = strtoll(round, &end, 10);
     int64_t amount;
@@ -86,10 +97,10 @@ static int rates_index(PGconn *pg, int argc, char **argv)
     snprintf(note, sizeof note, "indexed: %lld öre × %s, rounded to %lld kr", base, factor,
              round_kr);
     const char *p4[4] = {code, from, amount_text, note};
-    res = PQexecParams(pg,
-                       "INSERT INTO rates (code, valid_from, amount_ore, note) "
-                       "VALUES ($1, $2::date, $3::bigint, $4) ON CONFLICT DO NOTHING",
-                       4, NULL, p4, NULL, NULL, 0);
+    PGresult *res = PQexecParams(pg,
+                                 "INSERT INTO rates (code, valid_from, amount_ore, note) "
+                                 "VALUES ($1, $2::date, $3::bigint, $4) ON CONFLICT DO NOTHING",
+                                 4, NULL, p4, NULL, NULL, 0);
     int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "writing the rate");
     int added = ok && strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);

@@ -8,6 +8,7 @@
 #include "accrual_post.h"
 #include "civil_date.h"
 #include "log.h"
+#include "rate_schedule.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -16,12 +17,6 @@
 #include <string.h>
 
 #define MAX_LINES 1024 /* per placement: 4 codes × 250 months */
-
-struct schedule {
-    struct accrual_rate *rows[ACCRUAL_CODES];
-    size_t n[ACCRUAL_CODES];
-    struct accrual_schedule view;
-};
 
 struct delta {
     long long placement_id; /* 0 for an allocation */
@@ -41,7 +36,7 @@ struct run {
     const char *run_id;
     const char *through_text;
     int32_t through;
-    struct schedule sched;
+    struct rate_schedule sched;
     json_t *parked, *totals, *munis, *errors;
     long long lines;
 };
@@ -83,48 +78,6 @@ static int32_t date_of(const PGresult *res, int row, int col)
         return ACCRUAL_NO_DAY;
     const char *s = PQgetvalue(res, row, col);
     return civil_parse(s, strlen(s), &d) ? d : ACCRUAL_NO_DAY;
-}
-
-static void schedule_free(struct schedule *s)
-{
-    for (int c = 0; c < ACCRUAL_CODES; c++)
-        free(s->rows[c]);
-}
-
-static bool schedule_load(PGconn *pg, struct schedule *s, char *err, size_t errlen)
-{
-    PGresult *res = exec(pg,
-                         "SELECT code, valid_from, valid_to, amount_ore FROM rate_schedule "
-                         "ORDER BY code, valid_from",
-                         0, NULL, "reading the rate schedule", err, errlen);
-    if (res == NULL)
-        return false;
-    memset(s, 0, sizeof *s);
-    int rows = PQntuples(res);
-    for (int c = 0; c < ACCRUAL_CODES; c++) {
-        s->rows[c] = calloc((size_t)rows + 1, sizeof *s->rows[c]);
-        if (s->rows[c] == NULL) {
-            PQclear(res);
-            snprintf(err, errlen, "out of memory");
-            return false;
-        }
-    }
-    for (int i = 0; i < rows; i++) {
-        enum accrual_code code;
-        if (!accrual_code_parse(PQgetvalue(res, i, 0), &code))
-            continue;
-        struct accrual_rate *r = &s->rows[code][s->n[code]++];
-        r->from = date_of(res, i, 1);
-        r->to = PQgetisnull(res, i, 2) ? ACCRUAL_OPEN : date_of(res, i, 2);
-        r->has_amount = !PQgetisnull(res, i, 3);
-        r->amount_ore = r->has_amount ? strtoll(PQgetvalue(res, i, 3), NULL, 10) : 0;
-    }
-    PQclear(res);
-    for (int c = 0; c < ACCRUAL_CODES; c++) {
-        s->view.rows[c] = s->rows[c];
-        s->view.n[c] = s->n[c];
-    }
-    return true;
 }
 
 static bool deltas_push(struct deltas *d, struct delta x)
@@ -755,7 +708,7 @@ int accrual_run_execute(PGconn *pg, const char *conninfo, int jobs, const char *
     log_info("accrual: run %s through %s started", run_id, through);
 
     PGresult *munis = NULL;
-    if (!schedule_load(pg, &r.sched, err, sizeof err) ||
+    if (!rate_schedule_load(pg, &r.sched, err, sizeof err) ||
         (munis = municipalities_list(pg, err, sizeof err)) == NULL) {
         json_array_append_new(r.errors,
                               json_pack("{s:s, s:s}", "municipality", "*", "message", err));
@@ -763,7 +716,7 @@ int accrual_run_execute(PGconn *pg, const char *conninfo, int jobs, const char *
     if (munis != NULL)
         run_parallel(&r, munis, conninfo, jobs);
     PQclear(munis);
-    schedule_free(&r.sched);
+    rate_schedule_free(&r.sched);
 
     json_t *result = json_pack("{s:o, s:o, s:o, s:o}", "parked", r.parked, "totals", r.totals,
                                "municipalities", r.munis, "errors", r.errors);

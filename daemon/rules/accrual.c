@@ -41,7 +41,8 @@ static int32_t min32(int32_t a, int32_t b)
     return a < b ? a : b;
 }
 
-/* The move-in day counts; a move-in before the assignment counts from the assignment. */
+/* RULES.md §2: the move-in day counts; a move-in before the assignment counts from the
+ * assignment. SQL twin: rb_housing (placements_no_overlap); test: rules_sql_agree. */
 int32_t accrual_housing_start(const struct accrual_facts *f)
 {
     if (f->moved_in_on == ACCRUAL_NO_DAY)
@@ -49,8 +50,8 @@ int32_t accrual_housing_start(const struct accrual_facts *f)
     return max32(f->moved_in_on, f->assigned_on);
 }
 
-/* The move-out day does not count, nor the registration day: a transfer on day D pays D to the
- * receiving municipality only. */
+/* RULES.md §2: the move-out day does not count, nor the registration day: a transfer on day D
+ * pays D to the receiving municipality only. SQL twin: rb_housing; test: rules_sql_agree. */
 int32_t accrual_housing_end(const struct accrual_facts *f)
 {
     int32_t end = ACCRUAL_OPEN;
@@ -61,6 +62,7 @@ int32_t accrual_housing_end(const struct accrual_facts *f)
     return end;
 }
 
+/* RULES.md §2, the age switch: the one definition (no SQL twin). */
 int32_t accrual_adult_from(int32_t birth_date)
 {
     return civil_birthday(birth_date, 18);
@@ -82,6 +84,8 @@ static const struct accrual_rate *rate_row(const struct accrual_schedule *s, enu
     return NULL;
 }
 
+/* RULES.md §2, the rate in force, over the ranges of the SQL view rate_schedule (rules_sql_agree
+ * binds them). */
 bool accrual_rate_on(const struct accrual_schedule *s, enum accrual_code code, int32_t day,
                      int64_t *amount_ore)
 {
@@ -203,6 +207,7 @@ enum accrual_status accrual_compute(const struct accrual_facts *f, const struct 
     return ACCRUAL_OK;
 }
 
+/* RULES.md §2, the place compensation; `places` is accrued_places from api.allocation_create. */
 enum accrual_status accrual_allocation(int32_t decided_on, int64_t places,
                                        const struct accrual_schedule *s, int32_t through,
                                        struct accrual_line *out, size_t *n,

@@ -75,16 +75,24 @@ int32_t accrual_directive_start(void);
 const char *accrual_code_name(enum accrual_code code);
 bool accrual_code_parse(const char *s, enum accrual_code *out);
 
-/* Days in housing are [start, end): start = max(moved_in, assigned); end = min(moved_out,
- * registered), open when both are absent. There are days only when start < end: without a
- * move-in start is ACCRUAL_OPEN, and a move-out before the assignment gives start > end. */
+/* Days in housing (RULES.md §2) are [start, end): start = max(moved_in, assigned); end =
+ * min(moved_out, registered), open when both are absent. There are days only when start < end:
+ * without a move-in start is ACCRUAL_OPEN, and a move-out before the assignment gives start > end.
+ * Mirrored in SQL by rb_housing (the generated column placements.housing behind the exclusion
+ * constraint placements_no_overlap, api.check_overlap and the run's selection of placements);
+ * the ctest test rules_sql_agree proves the two agree on every case of
+ * tests/unit/housing_cases.h. */
 int32_t accrual_housing_start(const struct accrual_facts *f);
 int32_t accrual_housing_end(const struct accrual_facts *f);
-/* The first day on which the person counts as an adult: the 18th birthday (29 February → 1 March
- * in a common year). */
+/* The age switch (RULES.md §2): the first day on which the person counts as an adult, the 18th
+ * birthday (29 February → 1 March in a common year). The only definition: SQL has no age logic
+ * (the run, the accruals endpoint and the reports all take the days per code from this engine). */
 int32_t accrual_adult_from(int32_t birth_date);
 
-/* The amount of `code` in force on `day`, or false when none is. */
+/* The rate in force (RULES.md §2): the amount of `code` on `day`, or false when none is. The
+ * ranges come from the SQL view rate_schedule (a stored row holds until the next row of its code),
+ * loaded by daemon/pg/rate_schedule.c; rules_sql_agree proves view and lookup together on the
+ * cases of tests/unit/rate_cases.h. `reimbursectl rates index` uses this lookup too. */
 bool accrual_rate_on(const struct accrual_schedule *s, enum accrual_code code, int32_t day,
                      int64_t *amount_ore);
 
@@ -95,8 +103,11 @@ enum accrual_status accrual_compute(const struct accrual_facts *f, const struct 
                                     int32_t through, struct accrual_line *out, size_t cap,
                                     size_t *n, struct accrual_error *err);
 
-/* What one allocation decision accrues: `places` × the ALLOCATION_PLACE rate on `decided_on`,
- * in the month of `decided_on`; nothing when decided_on is after `through`. */
+/* The place compensation (RULES.md §2, "Allocation"): what one decision accrues, `places` × the
+ * ALLOCATION_PLACE rate on `decided_on`, in the month of `decided_on`; nothing when decided_on is
+ * after `through`. `places` is the decision's stored accrued_places, which SQL's
+ * api.allocation_create computes once as max(0, places − the year's highest earlier decision)
+ * under the year's lock (integration_ledger's allocation test binds the two). */
 enum accrual_status accrual_allocation(int32_t decided_on, int64_t places,
                                        const struct accrual_schedule *s, int32_t through,
                                        struct accrual_line *out, size_t *n,

@@ -1,4 +1,5 @@
-/* Unit tests for accrual: a day-by-day reference of RULES.md §2 against the engine. */
+/* Unit tests for accrual: a day-by-day reference of RULES.md §2 against the engine. The tables
+ * of days in housing and of rates in force are test_accrual_cases.c's (shared with SQL's test). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -526,39 +527,6 @@ static void test_adult_from(void **state)
         L(2026, 3, AD, 4, 4 * 30000),
     };
     expect_lines(&f, &sc, dn(2026, 12, 31), want, NLINES(want));
-}
-
-static void test_housing_start_end(void **state)
-{
-    (void)state;
-    int32_t a = dn(2024, 5, 10), in = dn(2024, 5, 15), out = dn(2024, 9, 1), reg = dn(2024, 8, 1);
-    struct accrual_facts f = facts(a, in, out, reg, dn(2000, 1, 1), false);
-    assert_int_equal(accrual_housing_start(&f), in);
-    assert_int_equal(accrual_housing_end(&f), reg); /* the earlier of move-out and registration */
-    f.registered_on = dn(2024, 10, 1);
-    assert_int_equal(accrual_housing_end(&f), out);
-    f.registered_on = NONE;
-    assert_int_equal(accrual_housing_end(&f), out);
-    f.moved_out_on = NONE;
-    assert_int_equal(accrual_housing_end(&f), ACCRUAL_OPEN);
-    f.registered_on = reg;
-    assert_int_equal(accrual_housing_end(&f), reg);
-    f.moved_in_on = dn(2024, 5, 1); /* before the assignment: counts from the assignment */
-    assert_int_equal(accrual_housing_start(&f), a);
-    f.moved_in_on = a;
-    assert_int_equal(accrual_housing_start(&f), a);
-    /* No move-in: no days at all. */
-    f.moved_in_on = NONE;
-    f.moved_out_on = NONE;
-    f.registered_on = NONE;
-    assert_true(accrual_housing_start(&f) >= accrual_housing_end(&f));
-    f.moved_out_on = out;
-    assert_true(accrual_housing_start(&f) >= accrual_housing_end(&f));
-    f.registered_on = reg;
-    assert_true(accrual_housing_start(&f) >= accrual_housing_end(&f));
-    struct sched sc;
-    sched_design(&sc);
-    expect_lines(&f, &sc, dn(2025, 12, 31), NULL, 0);
 }
 
 static void test_transfer_on_one_day(void **state)
@@ -1097,7 +1065,6 @@ int main(void)
         cmocka_unit_test(test_reference_calendar),
         cmocka_unit_test(test_design_example_child_turns_18),
         cmocka_unit_test(test_adult_from),
-        cmocka_unit_test(test_housing_start_end),
         cmocka_unit_test(test_transfer_on_one_day),
         cmocka_unit_test(test_move_in_before_assignment),
         cmocka_unit_test(test_registration_before_move_out),
