@@ -8,3 +8,12 @@ add_test(NAME ledger_writer_check_selftest
           ${CMAKE_SOURCE_DIR})
 set_tests_properties(ledger_writer_check ledger_writer_check_selftest PROPERTIES
   LABELS unit TIMEOUT 60)
+
+# api.ledger_post's checks on the fixture's database (each case rolled back).
+add_test(NAME ledger_post_checks
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_ledger_post.py)
+set_tests_properties(ledger_post_checks PROPERTIES
+  FIXTURES_REQUIRED daemon
+  ENVIRONMENT "RB_FIXTURE=${RB_FIXTURE_DIR}"
+  RESOURCE_LOCK database
+  TIMEOUT 60)
