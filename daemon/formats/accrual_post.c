@@ -12,11 +12,16 @@ void accrual_post_item(struct strbuf *b, bool first, const char *text)
     strbuf_str(b, text);
 }
 
+/* Appends `text` to every literal, or frees them all when `text` is NULL. */
 static void each(struct accrual_post_arrays *a, const char *text)
 {
     struct strbuf *all[] = {&a->jid, &a->acct, &a->pid, &a->aid, &a->mon, &a->code, &a->amt};
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
-        strbuf_str(all[k], text);
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
+        if (text)
+            strbuf_str(all[k], text);
+        else
+            strbuf_free(all[k]);
+    }
 }
 
 void accrual_post_open(struct accrual_post_arrays *a)
@@ -31,9 +36,7 @@ void accrual_post_close(struct accrual_post_arrays *a)
 
 void accrual_post_free(struct accrual_post_arrays *a)
 {
-    struct strbuf *all[] = {&a->jid, &a->acct, &a->pid, &a->aid, &a->mon, &a->code, &a->amt};
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
-        strbuf_free(all[k]);
+    each(a, NULL);
 }
 
 bool accrual_post_oom(const struct accrual_post_arrays *a)
