@@ -49,6 +49,35 @@ static int rate_before(PGconn *pg, const char *code, int32_t day, const char *fr
     return CTL_OK;
 }
 
+/* Writes the row {code, valid_from, amount_ore, note} as POST /v1/rates does: through
+ * api.rate_create, with national scope, under its lock; its 409 (rate_exists) is CTL_CONFLICT. */
+static int rate_write(PGconn *pg, const char *const p[4])
+{
+    PGresult *res = PQexec(pg, "BEGIN");
+    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "BEGIN");
+    PQclear(res);
+    if (!ok)
+        return CTL_FAIL;
+    res = PQexec(pg, "SELECT set_config('reimbursed.scope', '*', true)");
+    ok = ctl_result_ok(pg, res, PGRES_TUPLES_OK, "setting the scope");
+    PQclear(res);
+    res = ok ? PQexecParams(pg,
+                            "SELECT (api.rate_create(NULL, jsonb_build_object('code', $1::text, "
+                            "'valid_from', $2::date, 'amount_ore', $3::bigint, 'note', $4::text)))"
+                            ".status",
+                            4, NULL, p, NULL, NULL, 0)
+             : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *code = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    int conflict = state && strcmp(state, "RB000") == 0 && code && strcmp(code, "rate_exists") == 0;
+    ok = ok && (conflict || ctl_result_ok(pg, res, PGRES_TUPLES_OK, "writing the rate"));
+    PQclear(res);
+    res = PQexec(pg, ok && !conflict ? "COMMIT" : "ROLLBACK");
+    ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "ending the transaction") && ok;
+    PQclear(res);
+    return conflict ? CTL_CONFLICT : ok ? CTL_OK : CTL_FAIL;
+}
+
 /* A new row for `code` from `from`: the amount in force the day before, times the factor,
  * rounded to whole steps of `round` kronor. */
 static int rates_index(PGconn *pg, int argc, char **argv)
@@ -96,21 +125,12 @@ static int rates_index(PGconn *pg, int argc, char **argv)
     snprintf(amount_text, sizeof amount_text, "%lld", (long long)amount);
     snprintf(note, sizeof note, "indexed: %lld öre × %s, rounded to %lld kr", base, factor,
              round_kr);
-    const char *p4[4] = {code, from, amount_text, note};
-    PGresult *res = PQexecParams(pg,
-                                 "INSERT INTO rates (code, valid_from, amount_ore, note) "
-                                 "VALUES ($1, $2::date, $3::bigint, $4) ON CONFLICT DO NOTHING",
-                                 4, NULL, p4, NULL, NULL, 0);
-    int ok = ctl_result_ok(pg, res, PGRES_COMMAND_OK, "writing the rate");
-    int added = ok && strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
-    if (!ok)
-        return CTL_FAIL;
-    if (!added) {
+    int rc = rate_write(pg, (const char *[]){code, from, amount_text, note});
+    if (rc == CTL_CONFLICT)
         fprintf(stderr, "reimbursectl: a %s row from %s exists; rows are never changed\n", code,
                 from);
-        return CTL_CONFLICT;
-    }
+    if (rc != CTL_OK)
+        return rc;
     printf("%s from %s: %lld öre (%lld kr × %s, rounded to %lld kr) = %lld kr\n", code, from,
            (long long)amount, base / 100, factor, round_kr, (long long)amount / 100);
     return CTL_OK;

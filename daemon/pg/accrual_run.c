@@ -381,12 +381,17 @@ static int delta_month_cmp(const void *pa, const void *pb)
     return (int)a->code - (int)b->code;
 }
 
-static const char *journal_of(const PGresult *jr, int32_t month)
+static int month_cmp(const void *pa, const void *pb)
 {
-    for (int k = 0; k < PQntuples(jr); k++)
-        if (date_of(jr, k, 1) == month)
-            return PQgetvalue(jr, k, 0);
-    return NULL;
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The 1-based place of `month` among the batch's journals (one per month, in month order). */
+static int journal_of(const int32_t *months, size_t n, int32_t month)
+{
+    const int32_t *m = bsearch(&month, months, n, sizeof *months, month_cmp);
+    return m ? (int)(m - months) + 1 : 0;
 }
 
 static int delta_key_cmp(const void *pa, const void *pb)
@@ -401,7 +406,7 @@ static int delta_key_cmp(const void *pa, const void *pb)
 
 /* One journal per service month; receivable postings per (placement, month, code), written in
  * placement order so the placement index is filled in order, and one compensation posting per
- * (month, code) that balances them. */
+ * (month, code) that balances them: one call of the ledger's one writer, api.ledger_post. */
 static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_t *totals_by_code,
                         char *err, size_t errlen)
 {
@@ -409,39 +414,32 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
     struct accrual_post_arrays a = {0};
     char cause[96], month_text[CIVIL_DATE_LEN + 1];
     bool ok = false;
-    PGresult *jr = NULL;
+    size_t nm = 0;
+    int32_t *mv = malloc(d->n * sizeof *mv);
 
+    if (mv == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
     qsort(d->v, d->n, sizeof *d->v, delta_month_cmp);
     strbuf_str(&months, "{");
     for (size_t i = 0; i < d->n; i++) {
         if (i > 0 && d->v[i].month == d->v[i - 1].month)
             continue;
+        mv[nm++] = d->v[i].month;
         civil_format(d->v[i].month, month_text);
         accrual_post_item(&months, months.len == 1, month_text);
     }
     strbuf_str(&months, "}");
     snprintf(cause, sizeof cause, "accrual run %s through %s", r->run_id, r->through_text);
-    const char *jp[4] = {muni, cause, r->run_id, strbuf_cstr(&months)};
-    jr = exec(r->pg,
-              "INSERT INTO journal (kind, cause, run_id, municipality, service_month) "
-              "SELECT 'accrual', $2, $3::bigint, $1, m FROM unnest($4::date[]) AS m "
-              "RETURNING id, service_month",
-              4, jp, "writing journals", err, errlen);
-    if (jr == NULL)
-        goto done;
     accrual_post_open(&a);
     /* compensation: one per (month, code), from the month-ordered deltas */
     for (size_t i = 0; i < d->n;) {
-        const char *journal = journal_of(jr, d->v[i].month);
         int64_t sum = 0, total;
         bool range = true;
         size_t k = i;
         for (; k < d->n && d->v[k].month == d->v[i].month && d->v[k].code == d->v[i].code; k++)
             range = range && !__builtin_add_overflow(sum, d->v[k].amount, &sum);
-        if (journal == NULL) {
-            snprintf(err, errlen, "journal for a month is missing");
-            goto done;
-        }
         json_t *t = json_object_get(totals_by_code, accrual_code_name(d->v[i].code));
         if (!range || sum == INT64_MIN ||
             __builtin_add_overflow(t ? json_integer_value(t) : 0, sum, &total)) {
@@ -450,7 +448,8 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
             goto done;
         }
         if (sum != 0) {
-            accrual_post_add(&a, journal, 0, 0, d->v[i].month, d->v[i].code, -sum);
+            accrual_post_add(&a, journal_of(mv, nm, d->v[i].month), 0, 0, d->v[i].month,
+                             d->v[i].code, -sum);
             json_object_set_new(totals_by_code, accrual_code_name(d->v[i].code),
                                 json_integer(total));
         }
@@ -459,8 +458,8 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
     qsort(d->v, d->n, sizeof *d->v, delta_key_cmp);
     for (size_t i = 0; i < d->n; i++) {
         const struct delta *x = &d->v[i];
-        accrual_post_add(&a, journal_of(jr, x->month), x->placement_id, x->allocation_id, x->month,
-                         x->code, x->amount);
+        accrual_post_add(&a, journal_of(mv, nm, x->month), x->placement_id, x->allocation_id,
+                         x->month, x->code, x->amount);
         r->lines++;
     }
     accrual_post_close(&a);
@@ -468,23 +467,24 @@ static bool post_deltas(struct run *r, const char *muni, struct deltas *d, json_
         snprintf(err, errlen, "out of memory");
         goto done;
     }
-    const char *pp[7] = {muni,
-                         strbuf_cstr(&a.jid),
-                         strbuf_cstr(&a.pid),
-                         strbuf_cstr(&a.aid),
-                         strbuf_cstr(&a.mon),
-                         strbuf_cstr(&a.code),
-                         strbuf_cstr(&a.amt)};
+    const char *pp[11] = {muni,
+                          cause,
+                          r->run_id,
+                          strbuf_cstr(&months),
+                          strbuf_cstr(&a.jid),
+                          strbuf_cstr(&a.acct),
+                          strbuf_cstr(&a.pid),
+                          strbuf_cstr(&a.aid),
+                          strbuf_cstr(&a.mon),
+                          strbuf_cstr(&a.code),
+                          strbuf_cstr(&a.amt)};
     ok = exec_ok(r->pg,
-                 "INSERT INTO postings (journal_id, kind, account, municipality, placement_id, "
-                 "allocation_id, month, code, amount_ore) "
-                 "SELECT j, 'accrual', CASE WHEN p IS NULL AND al IS NULL THEN 'compensation' "
-                 "ELSE 'receivable' END, $1, p, al, m, c, amt FROM unnest($2::bigint[], "
-                 "$3::bigint[], $4::bigint[], $5::date[], $6::text[], $7::bigint[]) "
-                 "AS t(j, p, al, m, c, amt)",
-                 7, pp, "writing postings", err, errlen);
+                 "SELECT api.ledger_post('accrual', $1, $2, $3::bigint, NULL, $4::date[], "
+                 "$5::int[], $6::text[], $7::bigint[], $8::bigint[], $9::date[], $10::text[], "
+                 "$11::bigint[])",
+                 11, pp, "writing journals and postings", err, errlen);
 done:
-    PQclear(jr);
+    free(mv);
     strbuf_free(&months);
     accrual_post_free(&a);
     return ok;
