@@ -3,10 +3,7 @@
 add_test(NAME daemon_refuses_rls_bypass_role
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_db_role.py
           $<TARGET_FILE:reimbursed> $<TARGET_FILE:reimbursectl>)
-add_test(NAME metrics_not_public
-  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/test_metrics_not_public.py
-          $<TARGET_FILE:reimbursed>)
-set_tests_properties(daemon_refuses_rls_bypass_role metrics_not_public PROPERTIES
+set_tests_properties(daemon_refuses_rls_bypass_role PROPERTIES
   FIXTURES_REQUIRED daemon
   ENVIRONMENT "RB_FIXTURE=${RB_FIXTURE_DIR}"
   RESOURCE_LOCK database

@@ -102,18 +102,9 @@ class Daemon:
 
     def __init__(self, fixture, name, settings, drop=()):
         self.port = free_port()
-        self.conf = os.path.join(fixture.dir, f"{name}.conf")
-        self.log_path = os.path.join(fixture.dir, f"{name}.log")
-        keys = set(settings) | set(drop) | {"port"}
-        with open(fixture.conf) as f:
-            lines = [l for l in f if not re.match(r"\s*(%s)\s*=" % "|".join(keys), l)]
-        with open(self.conf, "w") as f:
-            f.writelines(lines)
-            f.write(f"port = {self.port}\n")
-            for k, v in settings.items():
-                f.write(f"{k} = {v}\n")
+        self.conf = fixture.write_conf(name, {"port": self.port, **settings}, drop)
         self.fixture = fixture
-        self.log = open(self.log_path, "w")
+        self.log = open(os.path.join(fixture.dir, f"{name}.log"), "w")
         self.proc = subprocess.Popen([fixture.daemon_bin, "-c", self.conf], stdout=self.log,
                                      stderr=self.log)
 
@@ -121,23 +112,30 @@ class Daemon:
         return raw_get(self.fixture.ctx, self.port, path, token)
 
     def wait_ready(self, seconds=20):
-        """The /readyz status once it is 200 or the time is up (0 when nothing answered)."""
+        """The /readyz status once it is 200, the daemon ended or the time is up (0 when nothing
+        answered)."""
         deadline = time.monotonic() + seconds
         status = 0
-        while time.monotonic() < deadline and status != 200:
+        while time.monotonic() < deadline and status != 200 and self.proc.poll() is None:
             try:
                 status = self.get("/readyz")[0]
             except OSError:
                 pass
             if status != 200:
-                time.sleep(0.2)
+                time.sleep(0.1)
         return status
 
     def stop(self):
+        """SIGTERM (SIGKILL after 15 s); the exit status."""
         if self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(timeout=15)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.log.close()
+        return self.proc.returncode
 
 
 class Fixture:
@@ -206,6 +204,19 @@ class Fixture:
                               "--role", role, "--scope", scope], capture_output=True, text=True,
                              check=True)
         return out.stdout.strip().splitlines()[-1]
+
+    def write_conf(self, name, settings, drop=()):
+        """FIXTURE/NAME.conf: the fixture's config less `drop` and the keys of `settings`, then
+        `settings` as its last lines (a list value gives one line per item); the path."""
+        keys = "|".join(set(settings) | set(drop))
+        with open(self.conf) as f:
+            lines = [l for l in f if not (keys and re.match(r"\s*(%s)\s*=" % keys, l))]
+        for k, v in settings.items():
+            lines += [f"{k} = {x}\n" for x in (v if isinstance(v, list) else [v])]
+        path = os.path.join(self.dir, f"{name}.conf")
+        with open(path, "w") as f:
+            f.writelines(lines)
+        return path
 
     def daemon(self, name, settings, drop=()):
         """A private daemon on a free port: the fixture's config less `drop` and the keys of
