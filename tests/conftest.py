@@ -23,7 +23,7 @@ import rbtest  # noqa: E402
 collect_ignore = [
     "abuse/test_abuse.py", "auth/test_auth_matrix.py", "daemon/test_db_role.py",
     "daemon/test_lifecycle.py",
-    "daemon/test_outcome_unknown.py", "daemon/test_sie_chart.py", "daemon/test_tls_tickets.py",
+    "daemon/test_outcome_unknown.py", "daemon/test_tls_tickets.py",
     "integration/test_person_scope.py", "integration/test_run_through.py",
     "integration/test_stream.py", "limits/test_limits.py", "openapi/test_idempotency_doc.py",
     "fuzz", "fault", "concurrency",
