@@ -25,7 +25,7 @@ collect_ignore = [
     "daemon/test_lifecycle.py",
     "daemon/test_outcome_unknown.py", "daemon/test_tls_tickets.py",
     "integration/test_person_scope.py", "integration/test_run_through.py",
-    "integration/test_stream.py", "limits/test_limits.py", "openapi/test_idempotency_doc.py",
+    "integration/test_stream.py", "openapi/test_idempotency_doc.py",
     "fuzz", "fault", "concurrency",
 ]
 
@@ -66,11 +66,12 @@ def municipality(fx):
 
 @pytest.fixture
 def daemon(fx):
-    """daemon(name, settings, drop=()) -> rbtest.Daemon; every one is stopped after the test."""
+    """daemon(name, settings, drop=(), preexec_fn=None) -> rbtest.Daemon; every one is stopped
+    after the test."""
     started = []
 
-    def start(name, settings, drop=()):
-        started.append(fx.daemon(name, settings, drop))
+    def start(name, settings, drop=(), preexec_fn=None):
+        started.append(fx.daemon(name, settings, drop, preexec_fn))
         return started[-1]
 
     yield start

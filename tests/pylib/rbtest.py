@@ -100,13 +100,13 @@ class Response:
 class Daemon:
     """A private reimbursed started from a copy of the fixture's configuration."""
 
-    def __init__(self, fixture, name, settings, drop=()):
+    def __init__(self, fixture, name, settings, drop=(), preexec_fn=None):
         self.port = free_port()
         self.conf = fixture.write_conf(name, {"port": self.port, **settings}, drop)
         self.fixture = fixture
         self.log = open(os.path.join(fixture.dir, f"{name}.log"), "w")
         self.proc = subprocess.Popen([fixture.daemon_bin, "-c", self.conf], stdout=self.log,
-                                     stderr=self.log)
+                                     stderr=self.log, preexec_fn=preexec_fn)
 
     def get(self, path, token=None):
         return raw_get(self.fixture.ctx, self.port, path, token)
@@ -218,8 +218,8 @@ class Fixture:
             f.writelines(lines)
         return path
 
-    def daemon(self, name, settings, drop=()):
+    def daemon(self, name, settings, drop=(), preexec_fn=None):
         """A private daemon on a free port: the fixture's config less `drop` and the keys of
         `settings`, plus `settings`. Stop it with .stop() (the `daemon` fixture does)."""
         assert self.daemon_bin, "RB_DAEMON_BIN (reimbursed) is not known"
-        return Daemon(self, name, settings, drop)
+        return Daemon(self, name, settings, drop, preexec_fn)
