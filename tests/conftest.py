@@ -21,12 +21,10 @@ import rbtest  # noqa: E402
 
 # Scripts that still print TAP-like lines under their own ctest entry (not pytest modules yet).
 collect_ignore = [
-    "abuse/test_abuse.py", "auth/test_auth_matrix.py",
-    "daemon/test_lifecycle.py",
-    "daemon/test_outcome_unknown.py", "daemon/test_tls_tickets.py",
-    "integration/test_person_scope.py", "integration/test_run_through.py",
-    "integration/test_stream.py", "openapi/test_idempotency_doc.py",
-    "fuzz", "fault", "concurrency",
+    "abuse/test_abuse.py", "auth/test_auth_matrix.py", "daemon/test_lifecycle.py",
+    "daemon/test_outcome_unknown.py", "integration/test_person_scope.py",
+    "integration/test_run_through.py", "integration/test_stream.py",
+    "openapi/test_idempotency_doc.py", "fuzz", "fault", "concurrency",
 ]
 
 

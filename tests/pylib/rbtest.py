@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -102,9 +103,11 @@ class Daemon:
 
     def __init__(self, fixture, name, settings, drop=(), preexec_fn=None):
         self.port = free_port()
+        self.name, self.drop = name, drop
         self.conf = fixture.write_conf(name, {"port": self.port, **settings}, drop)
         self.fixture = fixture
-        self.log = open(os.path.join(fixture.dir, f"{name}.log"), "w")
+        self.log_path = os.path.join(fixture.dir, f"{name}.log")
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([fixture.daemon_bin, "-c", self.conf], stdout=self.log,
                                      stderr=self.log, preexec_fn=preexec_fn)
 
@@ -124,6 +127,37 @@ class Daemon:
             if status != 200:
                 time.sleep(0.1)
         return status
+
+    def rewrite(self, settings):
+        """Writes its configuration anew (the fixture's, less `drop`, plus `settings`)."""
+        self.fixture.write_conf(self.name, {"port": self.port, **settings}, self.drop)
+
+    def log_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_log(self, needle, n, timeout):
+        """Whether the log holds `needle` n times within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_text().count(needle) >= n:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def reload(self, timeout=10):
+        """SIGHUP; True once the log says it reloaded, False if refused or silent."""
+        def n():
+            text = self.log_text()
+            return text.count("reloaded from") + text.count("reload refused")
+        before = n()
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if n() > before:
+                return "reload refused" not in self.log_text()
+            time.sleep(0.02)
+        return False
 
     def stop(self):
         """SIGTERM (SIGKILL after 15 s); the exit status."""
