@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from rbtest import check, env_file, free_port, summary  # noqa: E402
+from rbtest import check, env_file, free_port, raw_get, stop_process, summary  # noqa: E402
 
 OWN_KEYS = ("port", "max_connections", "idle_timeout_s", "max_header_bytes", "max_body_bytes",
             "request_read_timeout_s")
@@ -91,12 +91,7 @@ class Daemon:
         self.pid = self.proc.pid
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = -9
+        rc = stop_process(self.proc)
         self.log.close()
         return rc
 
@@ -115,18 +110,7 @@ def config_accepts(daemon_bin, fx, key, value):
 
 
 def https_request(ctx, port, path, token=None, timeout=10):
-    hdr = f"Authorization: Bearer {token}\r\n" if token else ""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{hdr}"
-                      "Connection: close\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1") else 0
+    return raw_get(ctx, port, path, token, timeout=timeout)[0]
 
 
 def wait_ready(ctx, d):

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from rbtest import free_port
+from rbtest import free_port, stop_process
 
 SUPER = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
 ROLES = ("rb_t_bypass", "rb_t_owner", "rb_t_member", "rb_t_plain")
@@ -94,13 +94,7 @@ class Run:
         return st
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        return stop_process(self.proc)
 
 
 class LateSocket:

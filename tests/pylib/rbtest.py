@@ -63,11 +63,22 @@ def psql(conninfo, sql, check=True):
     return out.stdout.strip()
 
 
-def raw_get(ctx, port, path, token=None, extra_headers=""):
+def stop_process(proc):
+    """SIGTERM (SIGKILL after 15 s) unless it has ended; its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def raw_get(ctx, port, path, token=None, extra_headers="", timeout=30):
     """(status, seconds, headers+body bytes) of one GET on a fresh TLS connection that closes."""
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
     t0 = time.monotonic()
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}{extra_headers}"
                       "Connection: close\r\n\r\n".encode())
@@ -161,15 +172,9 @@ class Daemon:
 
     def stop(self):
         """SIGTERM (SIGKILL after 15 s); the exit status."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        rc = stop_process(self.proc)
         self.log.close()
-        return self.proc.returncode
+        return rc
 
 
 class Fixture:
