@@ -27,7 +27,7 @@ RB_PG_LOG="${RB_PG_LOG:-}"
 
 RB_DEPS=(build-essential cmake pkg-config libevent-dev libjansson-dev libpq-dev libssl-dev
     libcurl4-openssl-dev libcmocka-dev postgresql postgresql-contrib openssl curl
-    ca-certificates python3 python3-yaml python3-prometheus-client
+    ca-certificates python3 python3-yaml python3-prometheus-client python3-pytest
     chromium fonts-dejavu-core clang libclang-rt-14-dev wrk nginx pgbouncer procps)
 
 rb_log() {

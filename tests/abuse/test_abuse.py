@@ -31,38 +31,15 @@ import subprocess
 import sys
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rbtest import check, env_file, free_port, raw_get, stop_process, summary  # noqa: E402
 
-RESULTS = []
 OWN_KEYS = ("port", "max_connections", "idle_timeout_s", "max_header_bytes", "max_body_bytes",
             "request_read_timeout_s")
 
 
-def check(name, ok, detail=""):
-    RESULTS.append(ok)
-    print(("ok" if ok else "not ok") + f" {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""),
-          flush=True)
-
-
 def note(msg):
     print(f"# {msg}", flush=True)
-
-
-def env_file(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                out[k] = v
-    return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def fd_count(pid):
@@ -114,12 +91,7 @@ class Daemon:
         self.pid = self.proc.pid
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = -9
+        rc = stop_process(self.proc)
         self.log.close()
         return rc
 
@@ -138,18 +110,7 @@ def config_accepts(daemon_bin, fx, key, value):
 
 
 def https_request(ctx, port, path, token=None, timeout=10):
-    hdr = f"Authorization: Bearer {token}\r\n" if token else ""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{hdr}"
-                      "Connection: close\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1") else 0
+    return raw_get(ctx, port, path, token, timeout=timeout)[0]
 
 
 def wait_ready(ctx, d):
@@ -570,9 +531,7 @@ def main():
           f"{hwm / 1024.0:.1f} MiB <= {rss_bound_mib} MiB")
     check("daemon B exits 0 on SIGTERM", rc == 0, f"exit {rc}")
 
-    failed = RESULTS.count(False)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

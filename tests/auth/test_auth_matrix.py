@@ -42,6 +42,8 @@ import time
 import urllib.parse
 
 import yaml
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rbtest import env_file  # noqa: E402
 
 RESULTS = []
 FAILS = []
@@ -54,16 +56,6 @@ def check(name, ok, detail=""):
     # Passing cases are summed up in the table; failing ones are printed in full.
     if not ok:
         print(f"not ok {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""), flush=True)
-
-
-def env_file(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                out[k] = v
-    return out
 
 
 # The writes that move money require an Idempotency-Key (428 without one): a request of this

@@ -32,7 +32,6 @@ import os
 import random
 import re
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -40,42 +39,19 @@ import threading
 import time
 import uuid
 from collections import Counter
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rbtest import RESULTS, check, env_file, free_port  # noqa: E402
 
 try:
     from zoneinfo import ZoneInfo
 except ImportError:  # pragma: no cover - Debian 12's python3 has zoneinfo
     ZoneInfo = None
 
-RESULTS = []
 ROUNDS = int(os.environ.get("RB_TWO_DAEMONS_ROUNDS", "6"))
 WRITERS_PER_DAEMON = 4
 OPS_PER_WRITER = 25  # per round
 N_PLACEMENTS = 16
 N_SAME_KEY_PAIRS = 6  # per round
-
-
-def check(name, ok, detail=""):
-    RESULTS.append(bool(ok))
-    print(("ok" if ok else "not ok") + f" {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""),
-          flush=True)
-
-
-def env_file(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                out[k] = v
-    return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # The writes that move money require an Idempotency-Key (428 without one): a request of this

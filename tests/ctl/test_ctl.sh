@@ -9,19 +9,8 @@ sqldir="$2"
 installed_sqldir="${3:-/usr/share/reimbursed/sql}"
 while IFS= read -r line; do export "${line%%=*}=${line#*=}"; done <"$RB_FIXTURE/env"
 
-pass=0
-fail=0
-check() { # name, then a command that must succeed
-    local name="$1"
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok $((pass + fail)) - $name"
-    else
-        fail=$((fail + 1))
-        echo "not ok $((pass + fail)) - $name"
-    fi
-}
+# shellcheck source-path=SCRIPTDIR source=../tap.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 status_of() { # token path → HTTP status
     curl -s -o /dev/null -w '%{http_code}' --cacert "$RB_CA" -H "Authorization: Bearer $1" "$RB_URL$2"
 }

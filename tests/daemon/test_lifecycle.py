@@ -21,38 +21,15 @@ import sys
 import tempfile
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rbtest import check, env_file, free_port, summary  # noqa: E402
 
-RESULTS = []
 DAEMON, CTL = sys.argv[1], sys.argv[2]
 FX = os.environ["RB_FIXTURE"]
 
 
-def check(name, ok, detail=""):
-    RESULTS.append(bool(ok))
-    print(("ok" if ok else "not ok") + f" {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""),
-          flush=True)
-
-
-def env_file(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                out[k] = v
-    return out
-
-
 ENV = env_file(os.path.join(FX, "env"))
 WORK = tempfile.mkdtemp(prefix="rb-life-")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def make_cert(name, ca=None, cn="localhost"):
@@ -409,9 +386,7 @@ def main():
                 d.proc.kill()
                 d.proc.wait()
         shutil.rmtree(WORK, ignore_errors=True)
-    failed = RESULTS.count(False)
-    print(f"{len(RESULTS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

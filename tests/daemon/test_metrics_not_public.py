@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """/metrics is not public (issue 16, item 10): the public HTTPS port answers GET /metrics with
 404 like any unknown route, token or not; the metrics are served in plain HTTP on their own
 listener (`metrics_listen = ADDRESS:PORT`, the fixture's in RB_METRICS_URL), which serves nothing
@@ -6,37 +5,24 @@ else; `metrics_listen = off` serves them nowhere; a bad value is a configuration
 file:line. /healthz and /readyz stay public and say nothing more than their status.
 
 Starts its own reimbursed daemons against the ctest fixture's database.
-Usage: test_metrics_not_public.py REIMBURSED   (with RB_FIXTURE set)"""
+Run: ./ops/test -k metrics_not_public (pytest)."""
 import http.client
 import json
-import os
 import re
 import socket
-import ssl
 import subprocess
-import sys
-import time
 import urllib.parse
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from rbtest import check, fixture_env, free_port, summary  # noqa: E402
+import pytest
 
-FX = fixture_env()
-DAEMON = sys.argv[1]
-WORK = os.environ["RB_FIXTURE"]
+from rbtest import free_port
 
 
-def https(port, method, path, token=None):
+def https(fx, port, method, path, token=None):
     """(status, body); status 0 when nothing answers."""
-    ctx = ssl.create_default_context(cafile=FX["RB_CA"])
     try:
-        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
-        c.request(method, path, headers={"Host": "localhost", **(
-            {"Authorization": f"Bearer {token}"} if token else {})})
-        r = c.getresponse()
-        out = r.status, r.read()
-        c.close()
-        return out
+        r = fx.request(method, path, token, timeout=10, port=port)
+        return r.status, r.body
     except OSError as e:
         return 0, repr(e).encode()
 
@@ -64,107 +50,67 @@ def refused(port):
         return False
 
 
-def start(name, extra):
-    with open(FX["RB_CONF"]) as f:
-        conf = [ln for ln in f if not re.match(r"\s*(port|metrics_listen)\s*=", ln)]
-    port = free_port()
-    path = os.path.join(WORK, f"metrics-{name}.conf")
-    with open(path, "w") as f:
-        f.writelines(conf)
-        f.write(f"port = {port}\n{extra}")
-    log = open(os.path.join(WORK, f"metrics-{name}.log"), "w")
-    proc = subprocess.Popen([DAEMON, "-c", path], stdout=log, stderr=log)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if https(port, "GET", "/readyz")[0] == 200:
-            break
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    return proc, port, path
+def test_metrics_not_on_https_port(fx):
+    st, body = https(fx, fx.port, "GET", "/metrics")
+    assert st == 404 and b"reimbursed_up" not in body, \
+        f"GET /metrics on the HTTPS port without a token is 404: {st} {body[:80]!r}"
+    st, body = https(fx, fx.port, "GET", "/metrics", fx.token["admin"])
+    assert st == 404, f"... and with an admin token too: {st} {body[:80]!r}"
 
 
-def stop(proc):
-    if proc.poll() is not None:
-        return proc.returncode
-    proc.terminate()
-    try:
-        return proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
+def test_healthz_and_readyz_say_only_their_status(fx):
+    st, body = https(fx, fx.port, "GET", "/healthz")
+    assert st == 200 and json.loads(body) == {"status": "ok"}, \
+        f"/healthz is public and says only ok: {body}"
+    st, body = https(fx, fx.port, "GET", "/readyz")
+    assert st == 200 and json.loads(body) == {"status": "ready"}, \
+        f"/readyz is public and says only ready: {body}"
 
 
-def main():
-    port = urllib.parse.urlparse(FX["RB_URL"]).port
-    # metrics_not_on_https_port
-    st, body = https(port, "GET", "/metrics")
-    check("metrics_not_on_https_port: GET /metrics on the HTTPS port without a token is 404",
-          st == 404 and b"reimbursed_up" not in body, f"{st} {body[:80]!r}")
-    st, body = https(port, "GET", "/metrics", FX["RB_TOKEN_ADMIN"])
-    check("metrics_not_on_https_port: ... and with an admin token too", st == 404,
-          f"{st} {body[:80]!r}")
-    # healthz and readyz say their status and nothing more
-    st, body = https(port, "GET", "/healthz")
-    check("/healthz is public and says only ok", st == 200 and json.loads(body) == {"status": "ok"},
-          body)
-    st, body = https(port, "GET", "/readyz")
-    check("/readyz is public and says only ready",
-          st == 200 and json.loads(body) == {"status": "ready"}, body)
+def test_metrics_on_own_listener(fx):
+    url = fx.env.get("RB_METRICS_URL")
+    assert url is not None, "the fixture exports RB_METRICS_URL"
+    mport = urllib.parse.urlparse(url).port
+    st, ctype, body = plain(mport, "GET", "/metrics")
+    assert st == 200 and ctype.startswith("text/plain; version=0.0.4") and \
+        b"reimbursed_up 1" in body and b"reimbursed_db_pool_connections" in body, \
+        f"plain HTTP GET /metrics is 200 in the text format: {st} {ctype} {body[:120]!r}"
+    st, _, _ = plain(mport, "GET", "/healthz")
+    assert st == 404, f"the metrics listener serves nothing else (GET /healthz is 404): {st}"
+    st, _, _ = plain(mport, "POST", "/metrics")
+    assert st == 405, f"the metrics listener takes GET only (POST is 405): {st}"
 
-    # metrics_on_own_listener: the fixture's
-    url = FX.get("RB_METRICS_URL")
-    check("metrics_on_own_listener: the fixture exports RB_METRICS_URL", url is not None)
-    if url:
-        mport = urllib.parse.urlparse(url).port
-        st, ctype, body = plain(mport, "GET", "/metrics")
-        check("metrics_on_own_listener: plain HTTP GET /metrics is 200 in the text format",
-              st == 200 and ctype.startswith("text/plain; version=0.0.4") and
-              b"reimbursed_up 1" in body and b"reimbursed_db_pool_connections" in body,
-              f"{st} {ctype} {body[:120]!r}")
-        st, _, _ = plain(mport, "GET", "/healthz")
-        check("the metrics listener serves nothing else (GET /healthz is 404)", st == 404, st)
-        st, _, _ = plain(mport, "POST", "/metrics")
-        check("the metrics listener takes GET only (POST is 405)", st == 405, st)
 
-    # metrics_listen on a port of our choosing, then off
+def test_metrics_listen_on_a_chosen_port(fx, daemon):
     mport = free_port()
-    proc, dport, _ = start("on", f"metrics_listen = 127.0.0.1:{mport}\n")
-    try:
-        st, _, body = plain(mport, "GET", "/metrics")
-        check(f"metrics_listen = 127.0.0.1:{mport} serves /metrics there", st == 200 and
-              b"reimbursed_up 1" in body, st)
-        st, _ = https(dport, "GET", "/metrics")
-        check("... and not on its HTTPS port", st == 404, st)
-    finally:
-        check("that daemon exits 0", stop(proc) == 0)
+    d = daemon("metrics-on", {"metrics_listen": f"127.0.0.1:{mport}"})
+    d.wait_ready()
+    st, _, body = plain(mport, "GET", "/metrics")
+    assert st == 200 and b"reimbursed_up 1" in body, \
+        f"metrics_listen = 127.0.0.1:{mport} serves /metrics there: {st}"
+    st, _ = https(fx, d.port, "GET", "/metrics")
+    assert st == 404, f"... and not on its HTTPS port: {st}"
+    assert d.stop() == 0, "that daemon exits 0"
+
+
+def test_metrics_listen_off(fx, daemon):
     mport = free_port()
     # The last line wins: the port is named and then turned off.
-    proc, dport, _ = start("off", f"metrics_listen = 127.0.0.1:{mport}\nmetrics_listen = off\n")
-    try:
-        check("metrics_listen_off: the daemon serves", https(dport, "GET", "/healthz")[0] == 200)
-        check("metrics_listen_off: nothing listens on the port it named before off",
-              refused(mport))
-        check("metrics_listen_off: no /metrics on the HTTPS port",
-              https(dport, "GET", "/metrics")[0] == 404)
-    finally:
-        check("that daemon exits 0", stop(proc) == 0)
-
-    # a bad value is a configuration error naming file and line
-    with open(FX["RB_CONF"]) as f:
-        conf = [ln for ln in f if not re.match(r"\s*metrics_listen\s*=", ln)]
-    bad = os.path.join(WORK, "metrics-bad.conf")
-    for value in ("localhost:9187", "127.0.0.1", "127.0.0.1:0", "[::1]9187"):
-        with open(bad, "w") as f:
-            f.writelines(conf)
-            f.write(f"metrics_listen = {value}\n")
-        p = subprocess.run([DAEMON, "-c", bad, "-t"], capture_output=True, text=True)
-        check(f"metrics_listen = {value} is refused with file:line",
-              p.returncode == 2 and re.search(rf"{re.escape(bad)}:{len(conf) + 1}: bad value for "
-                                              r"'metrics_listen'", p.stderr) is not None,
-              f"exit {p.returncode}: {p.stderr.strip()}")
-    return summary()
+    d = daemon("metrics-off", {"metrics_listen": [f"127.0.0.1:{mport}", "off"]})
+    d.wait_ready()
+    assert https(fx, d.port, "GET", "/healthz")[0] == 200, "metrics_listen_off: the daemon serves"
+    assert refused(mport), "metrics_listen_off: nothing listens on the port it named before off"
+    assert https(fx, d.port, "GET", "/metrics")[0] == 404, \
+        "metrics_listen_off: no /metrics on the HTTPS port"
+    assert d.stop() == 0, "that daemon exits 0"
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.mark.parametrize("value", ["localhost:9187", "127.0.0.1", "127.0.0.1:0", "[::1]9187"])
+def test_bad_metrics_listen_is_refused_with_file_line(fx, value):
+    bad = fx.write_conf("metrics-bad", {"metrics_listen": value})
+    with open(bad) as f:
+        line = len(f.readlines())
+    p = subprocess.run([fx.daemon_bin, "-c", bad, "-t"], capture_output=True, text=True)
+    assert p.returncode == 2 and re.search(rf"{re.escape(bad)}:{line}: bad value for "
+                                           r"'metrics_listen'", p.stderr) is not None, \
+        f"metrics_listen = {value} is refused with file:line: exit {p.returncode}: {p.stderr.strip()}"

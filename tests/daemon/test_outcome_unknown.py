@@ -46,7 +46,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from rbtest import check, env_file, free_port, summary  # noqa: E402
+from rbtest import check, env_file, free_port, stop_process, summary  # noqa: E402
 
 TIMEOUT_S = 2
 SLACK_S = 0.6
@@ -202,12 +202,7 @@ class Daemon:
         self.proc = subprocess.Popen([binary, "-c", path], stdout=self.log, stderr=self.log)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 

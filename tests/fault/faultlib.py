@@ -12,20 +12,22 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
 import threading
 import time
+import sys
 import zoneinfo
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from rbtest import RESULTS, check, free_port  # noqa: E402,F401 (the fault scripts import them here)
 
 ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 LIB = os.path.join(ROOT, "ops", "lib.sh")
 PG_BIN = os.environ.get("RB_PG_BIN", "/usr/lib/postgresql/15/bin")
 IS_ROOT = os.geteuid() == 0
 
-RESULTS = []
 
 
 def _on_sigterm(signum, frame):
@@ -35,12 +37,6 @@ def _on_sigterm(signum, frame):
 # SIGTERM (ops/fault/run interrupted, ctest giving up) unwinds through the scripts' finally
 # blocks, which stop the clusters and the daemon and remove the temp folders.
 signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def check(name, ok, detail=""):
-    RESULTS.append(bool(ok))
-    print(("ok" if ok else "not ok") + f" {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""),
-          flush=True)
 
 
 def note(msg):
@@ -63,14 +59,6 @@ def lib(script, **env):
     if p.returncode != 0:
         raise RuntimeError(f"bash failed ({p.returncode}): {script}\n{p.stderr[-3000:]}")
     return p.stdout
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def as_pg(argv):

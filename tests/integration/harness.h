@@ -1,4 +1,5 @@
-/* harness: what the integration test programs share (test_api, test_ledger).
+/* harness: what the C integration test programs share (test_api, test_ledger, test_payments,
+ * test_payment_bounds); the one harness of the C integration tests (unit tests use cmocka).
  *
  * - the fixture's environment: $RB_FIXTURE/env, KEY=VALUE lines written by tests/fixture/up.sh;
  * - a per-test memory pool: everything a test allocates through kstrf(), keep_str(), keep_json()

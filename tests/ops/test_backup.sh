@@ -22,19 +22,8 @@ for cmd in psql pg_dump pg_restore sha256sum "$RB_PG_BIN/initdb" "$RB_PG_BIN/pg_
 done
 [[ -x "$CTL" ]] || rb_die "reimbursectl not found at $CTL"
 
-pass=0
-fail=0
-check() { # NAME COMMAND...: the command must succeed
-    local name="$1"
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok $((pass + fail)) - $name"
-    else
-        fail=$((fail + 1))
-        echo "not ok $((pass + fail)) - $name"
-    fi
-}
+# shellcheck source-path=SCRIPTDIR source=../tap.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 same() { # NAME A B: A and B are equal (and not empty)
     local name="$1"
     if [[ -n "$2" && "$2" == "$3" ]]; then

@@ -19,19 +19,8 @@ fi
 BUILD="$(cd "$1" && pwd -P)"
 SRC="$(cd "${2:-$(dirname "${BASH_SOURCE[0]}")/../..}" && pwd -P)"
 
-pass=0
-fail=0
-check() { # NAME COMMAND...: the command must succeed
-    local name="$1"
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok $((pass + fail)) - $name"
-    else
-        fail=$((fail + 1))
-        echo "not ok $((pass + fail)) - $name"
-    fi
-}
+# shellcheck source-path=SCRIPTDIR source=../tap.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 comment() { # TEXT: shown as TAP comments
     [[ -z "$1" ]] || printf '%s\n' "$1" | sed 's/^/#   /'
 }
@@ -66,8 +55,8 @@ check "systemd/ has the daemon, nightly service and timer" \
 # ---- systemd-analyze verify, on copies whose Exec paths point at the build
 mkdir -p "$tmp/units"
 for u in "${units[@]}"; do
-    sed -e "s#/usr/sbin/reimbursed\\b#$BUILD/reimbursed#g" \
-        -e "s#/usr/bin/reimbursectl\\b#$BUILD/reimbursectl#g" \
+    sed -e "s#/usr/sbin/reimbursed\\b#$BUILD/daemon/reimbursed#g" \
+        -e "s#/usr/bin/reimbursectl\\b#$BUILD/daemon/reimbursectl#g" \
         -e "s#/usr/lib/reimbursed/nightly\\b#$SRC/ops/nightly#g" \
         "$u" >"$tmp/units/$(basename "$u")"
 done
@@ -170,13 +159,13 @@ if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -da
     -subj /CN=localhost -keyout "$tmp/tls/key.pem" -out "$tmp/tls/cert.pem" >/dev/null 2>&1; then
     cp "$tmp/tls/cert.pem" "$tmp/tls/client-ca.pem"
     sed "s#/etc/reimbursed/tls/#$tmp/tls/#g" "$SRC/etc/reimbursed.conf" >"$tmp/default.conf"
-    out="$("$BUILD/reimbursed" -c "$tmp/default.conf" -t 2>&1)" || true
+    out="$("$BUILD/daemon/reimbursed" -c "$tmp/default.conf" -t 2>&1)" || true
     comment "$out"
     check "etc/reimbursed.conf passes reimbursed -t" grep -q "configuration is valid" <<<"$out"
     bad=()
     while IFS=: read -r n line; do
         sed "${n}s/^#//" "$tmp/default.conf" >"$tmp/example.conf"
-        "$BUILD/reimbursed" -c "$tmp/example.conf" -t >/dev/null 2>&1 || bad+=("line $n: $line")
+        "$BUILD/daemon/reimbursed" -c "$tmp/example.conf" -t >/dev/null 2>&1 || bad+=("line $n: $line")
     done < <(grep -n '^#[a-z_]* = ' "$tmp/default.conf")
     comment "$(printf '%s\n' "${bad[@]}")"
     check "every commented-out key in etc/reimbursed.conf is accepted when uncommented" \

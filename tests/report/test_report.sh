@@ -12,19 +12,8 @@ set -euo pipefail
 ctl="$(readlink -f "$1")"
 while IFS= read -r line; do export "${line%%=*}=${line#*=}"; done <"$RB_FIXTURE/env"
 
-pass=0
-fail=0
-check() { # name, then a command that must succeed
-    local name="$1"
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok $((pass + fail)) - $name"
-    else
-        fail=$((fail + 1))
-        echo "not ok $((pass + fail)) - $name"
-    fi
-}
+# shellcheck source-path=SCRIPTDIR source=../tap.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 finish() {
     echo "$pass passed, $fail failed"
     [ "$fail" = 0 ]
