@@ -367,7 +367,7 @@ def bench_memory(run, part):
         t.start()
         try:
             load = wrk(s, part, f"memory-get-c{MEM_CONNS}", "get.lua", d.port, "/v1/placements/{id}", MEM_CONNS,
-                       run.dur, d.pid, BENCH_PATH="/v1/placements/{id}", BENCH_LO=lo, BENCH_HI=lo + n - 1)
+                       max(run.dur, 3), d.pid, BENCH_PATH="/v1/placements/{id}", BENCH_LO=lo, BENCH_HI=lo + n - 1)
         finally:
             stop.set()
             t.join()

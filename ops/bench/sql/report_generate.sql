@@ -1,12 +1,12 @@
 -- ops/bench (report): :n people, placements and their events, set-based, as the owner role with
 -- the scope '*'. Fixed seed; dates relative to :today so that the twelve ended months have days in
--- housing. Variables: n today yesterday year_start.
+-- housing. Variables: n today yesterday year_start munis (the first that many municipalities).
 SET max_parallel_workers_per_gather = 0;
 SET TimeZone = 'Europe/Stockholm';
 SELECT set_config('reimbursed.scope', '*', false) \g /dev/null
 SELECT setseed(0.42) \g /dev/null
 CREATE TEMP TABLE munis AS
-SELECT row_number() OVER (ORDER BY code) AS k, code FROM municipalities;
+SELECT row_number() OVER (ORDER BY code) AS k, code FROM municipalities ORDER BY code LIMIT :munis;
 CREATE TEMP TABLE gen AS
 WITH r AS (
     SELECT g AS n, random() AS r_muni, random() AS r_in, random() AS r_out, random() AS r_dur,
