@@ -112,7 +112,10 @@ class Run:
         """Waits for P; returns (exit code, CPU seconds of P and its children)."""
         end = None if timeout is None else time.monotonic() + timeout
         while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            try:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by the cleanup, which is ending the run
+                raise BenchError("the run is ending") from None
             if pid:
                 break
             if end is not None and time.monotonic() > end:
