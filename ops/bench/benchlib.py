@@ -48,24 +48,21 @@ def fmt_ratio(a, b):
 class Run:
     """The run's settings, its temp folder, the processes and clusters to clean up."""
 
-    def __init__(self, smoke, strict, env=os.environ):
+    def __init__(self, smoke, strict):
         self.smoke, self.strict = smoke, strict
         self.t0 = time.monotonic()
 
-        def num(key, full, quick, minimum=1):
-            v = env.get(key, str(quick if smoke else full))
-            if not v.isdigit() or int(v) < minimum:
-                raise SystemExit(f"{key} must be an integer >= {minimum} (got '{v}')")
-            return int(v)
-
-        self.dur = num("BENCH_DURATION", 8, 1)
-        self.warm = num("BENCH_WARMUP", 2, 0, 0)
-        self.threads = num("BENCH_THREADS", 2, 2)
-        self.idle = num("BENCH_IDLE", 1000, 200)
-        self.budget = num("BENCH_BUDGET", 600, 300)
-        self.keep_logs = env.get("BENCH_KEEP_LOGS", "")
-        self.profile = env.get("BENCH_PROFILE", "")
-        b = Path(env.get("BENCH_BUILD_DIR", "build/bench"))
+        try:
+            self.dur = self.setting("BENCH_DURATION", 8, 1)
+            self.warm = self.setting("BENCH_WARMUP", 2, 0, 0)
+            self.threads = self.setting("BENCH_THREADS", 2, 2)
+            self.idle = self.setting("BENCH_IDLE", 1000, 200)
+            self.budget = self.setting("BENCH_BUDGET", 600, 300)
+        except BenchError as e:
+            raise SystemExit(str(e)) from None
+        self.keep_logs = os.environ.get("BENCH_KEEP_LOGS", "")
+        self.profile = os.environ.get("BENCH_PROFILE", "")
+        b = Path(os.environ.get("BENCH_BUILD_DIR", "build/bench"))
         self.root = ROOT
         self.build = b if b.is_absolute() else ROOT / b
         self.base = Path(tempfile.mkdtemp(prefix="rbrun.", dir="/tmp"))
@@ -77,6 +74,13 @@ class Run:
         self.closing = False
         self.local = threading.local()
         self.shared = None  # --smoke: the HTTP parts' one cluster
+
+    def setting(self, key, full, smoke, minimum=1):
+        """An integer setting from the environment, with its full and its --smoke default."""
+        v = os.environ.get(key, str(smoke if self.smoke else full))
+        if not v.isdigit() or int(v) < minimum:
+            raise BenchError(f"{key} must be an integer >= {minimum} (got '{v}')")
+        return int(v)
 
     def binary(self, name):
         """NAME in the build folder (at its top, or under daemon/ where CMake puts it now)."""

@@ -16,13 +16,6 @@ THROUGH, MONTH1, MONTH12 = "2026-10-31", "2022-07-31", "2023-06-30"
 TARGET_FULL_S, TARGET_INCR_S, TARGET_REPORT_S = 10, 1, 30
 
 
-def env_int(run, key, full, quick, minimum):
-    v = os.environ.get(key, str(quick if run.smoke else full))
-    if not v.isdigit() or int(v) < minimum:
-        raise BenchError(f"{key} must be an integer >= {minimum} (got '{v}')")
-    return int(v)
-
-
 def stockholm_today():
     return datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
@@ -119,8 +112,8 @@ class Accrual(Batch):
 
 
 def bench_accrual(run, part):
-    n = env_int(run, "BENCH_PLACEMENTS", 100000, 5000, 40)
-    k = env_int(run, "BENCH_CORRECTIONS", 1000, 200, 0)
+    n = run.setting("BENCH_PLACEMENTS", 100000, 5000, 40)
+    k = run.setting("BENCH_CORRECTIONS", 1000, 200, 0)
     if str(stockholm_today()) <= THROUGH:
         raise BenchError(f"today (Europe/Stockholm) is not after {THROUGH}: the runs would be refused")
     part.say(f"\n== accrual: {n} placements, {k} corrections [at {run.elapsed()} s]")
@@ -191,7 +184,7 @@ def same_tree(a, b):
 
 
 def bench_report(run, part):
-    n = env_int(run, "BENCH_PEOPLE", 100000, 5000, 300)
+    n = run.setting("BENCH_PEOPLE", 100000, 5000, 300)
     jobs = ["--jobs", os.environ["BENCH_JOBS"]] if os.environ.get("BENCH_JOBS") else []
     today = stockholm_today()
     yesterday, month0 = today - timedelta(days=1), today.replace(day=1)

@@ -31,33 +31,10 @@ SELECT n, lpad(((n::bigint * 48271) % 2147483647)::text, 10, '0') AS dossier,
        CASE WHEN r_reason < 0.4 THEN 'other_municipality' WHEN r_reason < 0.6 THEN 'left_country'
             WHEN r_reason < 0.85 THEN 'registered' ELSE 'own_housing' END AS reason
   FROM a;
-CREATE FUNCTION pg_temp.rec(d date) RETURNS timestamptz
-    LANGUAGE sql STABLE AS $$ SELECT least(d + time '10:00', now()) $$;
-INSERT INTO persons (dossier_number, created_at)
-SELECT dossier, pg_temp.rec(assigned_on) FROM gen ORDER BY n;
-INSERT INTO person_records (person_id, municipality, birth_date, former_uam, created_at)
-SELECT per.id, g.municipality, g.birth_date, g.former_uam, per.created_at
-  FROM gen g JOIN persons per ON per.dossier_number = g.dossier ORDER BY g.n;
-INSERT INTO placements (person_id, municipality, assigned_on, moved_in_on, moved_out_on,
-                        move_out_reason, registered_on, created_at, updated_at)
-SELECT per.id, g.municipality, g.assigned_on, g.moved_in_on, g.moved_out_on,
-       CASE WHEN g.moved_out_on IS NOT NULL THEN g.reason END,
-       CASE WHEN g.moved_out_on IS NOT NULL AND g.reason = 'registered' THEN g.moved_out_on END,
-       pg_temp.rec(g.assigned_on), pg_temp.rec(coalesce(g.moved_out_on, g.moved_in_on))
-  FROM gen g JOIN persons per ON per.dossier_number = g.dossier ORDER BY g.n;
-INSERT INTO placement_events (placement_id, municipality, type, effective, field, value, reason,
-                              recorded_at)
-SELECT p.id, p.municipality, e.type, e.effective, e.field, e.value, e.reason,
-       pg_temp.rec(e.effective)
-  FROM placements p
-  JOIN person_records per ON per.person_id = p.person_id AND per.municipality = p.municipality
- CROSS JOIN LATERAL (VALUES
-       (1, 'assigned', p.assigned_on, 'person',
-        json_build_object('birth_date', per.birth_date, 'former_uam', per.former_uam)::text, NULL::text),
-       (2, 'moved_in', p.moved_in_on, NULL, NULL, NULL),
-       (3, 'moved_out', p.moved_out_on, NULL, NULL, p.move_out_reason)) AS e(ord, type, effective, field, value, reason)
- WHERE e.effective IS NOT NULL
- ORDER BY p.id, e.ord;
+-- The move-out reason only where there is a move-out, as gen_insert.sql expects.
+ALTER TABLE gen RENAME reason TO move_out_reason;
+UPDATE gen SET move_out_reason = NULL WHERE moved_out_on IS NULL;
+\ir gen_insert.sql
 -- One allocation decision per municipality, at the start of the year.
 INSERT INTO allocations (municipality, year, places, decided_on, accrued_places, recorded_at)
 SELECT code, extract(year FROM :'year_start'::date)::int, 20 + (k % 40)::int, :'year_start'::date,
