@@ -426,6 +426,7 @@ def read_stream(port, cert, token, path, pid):
         size = trans = 0
         tail = b""
         while chunk := r.read(65536):
+            out.setdefault("head", chunk[:200].decode(errors="replace"))
             size += len(chunk)
             trans += (tail + chunk).count(b"#TRANS ")
             tail = chunk[-6:]  # shorter than "#TRANS ": no line counted twice
@@ -455,7 +456,7 @@ def bench_stream(run, part):
     finally:
         d.stop()
     if r["status"] != 200:
-        raise BenchError(f"the export answered {r['status']}")
+        raise BenchError(f"the export answered {r['status']}: {r.get('head', '')}")
     grow = (r["hwm1"] - r["hwm0"]) / 1024
     part.say(f"  {r['bytes']} bytes, {r['trans']} #TRANS lines in {r['seconds']:.2f} s; VmHWM {r['hwm0']} ->"
              f" {r['hwm1']} KiB; /healthz during it: {r['n']} answers, p99 {r['p99']:.1f} ms, max"
