@@ -295,11 +295,12 @@ else
             /usr/share/doc/reimbursed/README.md /usr/share/doc/reimbursed/RUNBOOK.md; do
             has '[-a-z]+' "$p" || missing+=("$p")
         done
-        for f in "$SRC"/sql/*.sql; do
-            has '[-a-z]+' "/usr/share/reimbursed/sql/$(basename "$f")" || missing+=("sql/$(basename "$f")")
+        for f in "$SRC"/sql/schema/*.sql "$SRC"/sql/schema/legacy.sha256 "$SRC"/sql/api/*.sql; do
+            rel="${f#"$SRC"/sql/}"
+            has '[-a-z]+' "/usr/share/reimbursed/sql/$rel" || missing+=("sql/$rel")
         done
         comment "${missing[*]}"
-        check "the .deb has the binaries, units, sysusers, tmpfiles, scripts, docs, every migration and openapi.yaml" \
+        check "the .deb has the binaries, units, sysusers, tmpfiles, scripts, docs, every migration and api file, and openapi.yaml" \
             test "${#missing[@]}" = 0
         check "the .deb has /etc/reimbursed/reimbursed.conf, mode 0640" \
             has '-rw-r-----' /etc/reimbursed/reimbursed.conf

@@ -15,13 +15,6 @@ CREATE TABLE rates (
 CREATE TRIGGER rates_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
     ON rates FOR EACH STATEMENT EXECUTE FUNCTION rb_refuse_change();
 
--- Each row holds until the next row of its code; valid_to is derived, so ranges cannot overlap.
-CREATE VIEW rate_schedule AS
-    SELECT code, valid_from,
-           lead(valid_from) OVER (PARTITION BY code ORDER BY valid_from) AS valid_to,
-           amount_ore
-      FROM rates;
-
 INSERT INTO rates (code, valid_from, amount_ore, note) VALUES
     ('ALLOCATION_PLACE', '2022-03-04', 0, 'directive in force; no compensation yet'),
     ('MOVE_IN',          '2022-03-04', 0, 'directive in force; no compensation yet'),
@@ -198,6 +191,5 @@ BEGIN
 END $$;
 
 GRANT SELECT, INSERT ON rates, allocations, journal, postings TO reimbursed_app;
-GRANT SELECT ON rate_schedule TO reimbursed_app;
 GRANT SELECT, INSERT, UPDATE ON accrual_runs, accrual_state TO reimbursed_app;
 GRANT SELECT, INSERT, DELETE ON accrual_dirty TO reimbursed_app;

@@ -146,4 +146,3 @@ GRANT SELECT ON municipalities, clients TO reimbursed_app;
 GRANT SELECT, INSERT, UPDATE ON persons, placements TO reimbursed_app;
 GRANT SELECT, INSERT ON placement_events TO reimbursed_app;
 GRANT SELECT, INSERT, UPDATE ON idempotency_keys TO reimbursed_app;
-

@@ -1,0 +1,2 @@
+-- This migration held only functions: rates, allocations, corrections, the bitemporal read, runs and the ledger's reads (ledger.sql, placements.sql, runs.sql).
+-- They live in sql/api/ now (issue 14); the file stays so that its version keeps its record.
