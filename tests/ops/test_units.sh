@@ -300,7 +300,7 @@ else
             has '[-a-z]+' "/usr/share/reimbursed/sql/$rel" || missing+=("sql/$rel")
         done
         comment "${missing[*]}"
-        check "the .deb has the binaries, units, sysusers, tmpfiles, scripts, docs, every migration and api file, and openapi.yaml" \
+        check "the .deb has the binaries, units, sysusers, tmpfiles, scripts, docs, every migration and openapi.yaml" \
             test "${#missing[@]}" = 0
         check "the .deb has /etc/reimbursed/reimbursed.conf, mode 0640" \
             has '-rw-r-----' /etc/reimbursed/reimbursed.conf
