@@ -13,7 +13,7 @@ CREATE OR REPLACE FUNCTION api.client_by_token(p_sha256 text)
 -- certificate. Raising aborts the statement's implicit transaction, so nothing is written on a
 -- stale claim; the daemon then drops the entry and authenticates afresh.
 CREATE OR REPLACE FUNCTION api.client_assert(p_id bigint, p_token_sha256 text, p_role text, p_scope text,
-                                  p_cert_sha256 text) RETURNS boolean
+                                             p_cert_sha256 text) RETURNS boolean
     LANGUAGE plpgsql STABLE AS $$
 BEGIN
     PERFORM 1 FROM clients

@@ -1,6 +1,6 @@
 -- Raises a business error that api.post()/api.get() turn into an HTTP response.
 CREATE OR REPLACE FUNCTION api.fail(p_status int, p_code text, p_message text, p_field text DEFAULT NULL,
-                         p_details json DEFAULT NULL) RETURNS void
+                                    p_details json DEFAULT NULL) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE
     err json := json_strip_nulls(json_build_object('code', p_code, 'message', p_message,

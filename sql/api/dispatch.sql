@@ -1,4 +1,4 @@
--- The dispatcher learns the new operations.
+-- The operations behind POST requests: a new operation is one more WHEN here.
 CREATE OR REPLACE FUNCTION api.dispatch(p_op text, p_client bigint, p_args jsonb)
     RETURNS api.response
     LANGUAGE plpgsql AS $$
@@ -24,7 +24,7 @@ END $$;
 
 -- Every POST: scope, idempotency, the operation, and the stored answer, in one transaction.
 CREATE OR REPLACE FUNCTION api.post(p_op text, p_client bigint, p_scope text, p_key text, p_hash text,
-                         p_args jsonb) RETURNS api.response
+                                    p_args jsonb) RETURNS api.response
     LANGUAGE plpgsql AS $$
 DECLARE
     r api.response;

@@ -2,7 +2,7 @@
 -- municipality's name and today's date in Stockholm (journal_id null); no row at all means no
 -- such municipality.
 CREATE OR REPLACE FUNCTION api.sie_rows(p_scope text, p_muni text, p_from date, p_to date,
-                             p_payments boolean)
+                                        p_payments boolean)
     RETURNS TABLE (journal_id bigint, payment boolean, cause text, recorded_on date,
                    service_month date, account text, code text, placement_id bigint,
                    amount_ore bigint, name text)
@@ -45,7 +45,7 @@ CREATE OR REPLACE FUNCTION api.sie_postings(p_muni text, p_from date, p_to date,
 -- without postings); then 'a' per (account, code) used, in the order of first use; then 'p' per
 -- posting in journal order. No row at all: no such municipality.
 CREATE OR REPLACE FUNCTION api.sie_stream(p_scope text, p_muni text, p_from date, p_to date,
-                               p_payments boolean)
+                                          p_payments boolean)
     RETURNS TABLE (kind text, journal_id bigint, payment boolean, cause text, recorded_on date,
                    service_month date, account text, code text, placement_id bigint,
                    amount_ore bigint, first_on date, last_on date)

@@ -67,7 +67,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION api.idem_store_run(p_client bigint, p_scope text, p_key text, p_status int,
-                                   p_body text) RETURNS void
+                                              p_body text) RETURNS void
     LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('reimbursed.scope', p_scope, true);

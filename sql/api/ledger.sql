@@ -107,7 +107,7 @@ END $$;
 
 -- GET /v1/ledger/entries: postings with their journal, ordered by posting id.
 CREATE OR REPLACE FUNCTION api.ledger_entries(p_scope text, p_muni text, p_from date, p_to date, p_code text,
-                                   p_cursor text, p_limit int) RETURNS api.response
+                                              p_cursor text, p_limit int) RETURNS api.response
     LANGUAGE plpgsql AS $$
 DECLARE
     filters text := coalesce(p_muni, '') || '|' || coalesce(p_from::text, '') || '|' ||
@@ -155,7 +155,7 @@ END $$;
 -- 400 body of a cursor that does not belong to this list. The daemon writes the page around the
 -- items, the bytes api.ledger_entries gives.
 CREATE OR REPLACE FUNCTION api.ledger_entries_stream(p_scope text, p_muni text, p_from date, p_to date,
-                                          p_code text, p_cursor text, p_limit int)
+                                                     p_code text, p_cursor text, p_limit int)
     RETURNS TABLE (kind text, body text, next_cursor text)
     LANGUAGE plpgsql STABLE AS $$
 DECLARE

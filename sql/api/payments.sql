@@ -10,9 +10,9 @@ CREATE OR REPLACE FUNCTION api.placement_for_line(p_muni text, p_dossier text, p
 -- Records one payment with its lines (skipping lines already recorded) and posts it:
 -- bank debit, receivable credit per line. Returns (payment id or null, lines inserted, skipped).
 CREATE OR REPLACE FUNCTION api.payment_record(p_client bigint, p_muni text, p_paid_on date, p_amount bigint,
-                                   p_reference text, p_month date, p_lines jsonb,
-                                   p_import bigint, OUT payment_id bigint, OUT inserted int,
-                                   OUT skipped int)
+                                              p_reference text, p_month date, p_lines jsonb,
+                                              p_import bigint, OUT payment_id bigint, OUT inserted int,
+                                              OUT skipped int)
     LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE

@@ -13,7 +13,7 @@ GRANT SELECT ON person_conflicts TO reimbursed_app;
 -- record of it (created from the request when that municipality has none). Compared only with
 -- that record, so the answer is the same whether or not another municipality knows the person.
 CREATE OR REPLACE FUNCTION api.person_record_resolve(p_dossier text, p_muni text, p_birth date,
-                                          p_uam boolean) RETURNS person_records
+                                                     p_uam boolean) RETURNS person_records
     LANGUAGE plpgsql AS $$
 DECLARE
     saved text := api.widen_scope();

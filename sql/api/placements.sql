@@ -64,8 +64,8 @@ CREATE OR REPLACE FUNCTION api.placement_json(p_id bigint) RETURNS json
       FROM j $$;
 
 CREATE OR REPLACE FUNCTION api.event_add(p_placement placements, p_type text, p_effective date,
-                              p_client bigint, p_reason text DEFAULT NULL,
-                              p_field text DEFAULT NULL, p_value text DEFAULT NULL) RETURNS void
+                                         p_client bigint, p_reason text DEFAULT NULL,
+                                         p_field text DEFAULT NULL, p_value text DEFAULT NULL) RETURNS void
     LANGUAGE sql AS $$
     INSERT INTO placement_events (placement_id, municipality, type, effective, field, value,
                                   reason, client_id)
@@ -177,7 +177,7 @@ END $$;
 
 -- GET /v1/placements: ordered by id; the cursor is bound to the filters by a digest.
 CREATE OR REPLACE FUNCTION api.placement_list(p_scope text, p_muni text, p_active_on date, p_cursor text,
-                                   p_limit int) RETURNS api.response
+                                              p_limit int) RETURNS api.response
     LANGUAGE plpgsql AS $$
 DECLARE
     filters text := coalesce(p_muni, '') || '|' || coalesce(p_active_on::text, '');

@@ -1,4 +1,5 @@
--- The balance, now at the level of the reconciliation rows (payments included).
+-- GET /v1/municipalities/{code}/balance?as_of=: owed vs paid at the level of the reconciliation
+-- rows (payments included), cut on recorded time.
 CREATE OR REPLACE FUNCTION api.balance(p_scope text, p_muni text, p_as_of timestamptz)
     RETURNS api.response
     LANGUAGE plpgsql AS $$
@@ -112,7 +113,7 @@ CREATE OR REPLACE FUNCTION api.recon_class(owed bigint, paid bigint, covered boo
 
 -- GET /v1/reports/reconciliation (JSON or CSV).
 CREATE OR REPLACE FUNCTION api.reconciliation(p_scope text, p_muni text, p_month date, p_at timestamptz,
-                                   p_format text) RETURNS api.response
+                                              p_format text) RETURNS api.response
     LANGUAGE plpgsql AS $$
 DECLARE
     rows json;
