@@ -105,55 +105,10 @@ BEGIN
     RETURN ROW(200, json_build_object('items', items, 'next_cursor', NULL)::text, NULL)::api.response;
 END $$;
 
--- GET /v1/ledger/entries: postings with their journal, ordered by posting id.
-CREATE OR REPLACE FUNCTION api.ledger_entries(p_scope text, p_muni text, p_from date, p_to date, p_code text,
-                                              p_cursor text, p_limit int) RETURNS api.response
-    LANGUAGE plpgsql AS $$
-DECLARE
-    filters text := coalesce(p_muni, '') || '|' || coalesce(p_from::text, '') || '|' ||
-                    coalesce(p_to::text, '') || '|' || coalesce(p_code, '');
-    after_id bigint := 0;
-    rows json;
-    last_id bigint;
-    n int;
-    next_cursor text;
-BEGIN
-    PERFORM set_config('reimbursed.scope', p_scope, true);
-    IF p_cursor IS NOT NULL THEN
-        IF p_cursor !~ '^[0-9]{1,18}\.[0-9a-f]{16}$'
-           OR split_part(p_cursor, '.', 2) <>
-              left(md5(filters || '|' || split_part(p_cursor, '.', 1)), 16) THEN
-            RETURN ROW(400, '{"error":{"code":"invalid_cursor","message":"the cursor is not valid for this list and its filters"}}', NULL)::api.response;
-        END IF;
-        after_id := split_part(p_cursor, '.', 1)::bigint;
-    END IF;
-    SELECT json_agg(json_build_object(
-               'id', x.id::text, 'journal_id', x.journal_id::text, 'kind', x.kind,
-               'cause', j.cause, 'run_id', j.run_id::text, 'recorded_at', api.ts(j.recorded_at),
-               'account', x.account, 'municipality', x.municipality,
-               'placement_id', x.placement_id::text, 'allocation_id', x.allocation_id::text,
-               'month', api.month_text(x.month), 'code', x.code, 'amount_ore', x.amount_ore)
-               ORDER BY x.id), max(x.id), count(*)
-      INTO rows, last_id, n
-      FROM (SELECT * FROM postings p
-             WHERE p.id > after_id
-               AND (p_muni IS NULL OR p.municipality = p_muni)
-               AND (p_from IS NULL OR p.month >= date_trunc('month', p_from))
-               AND (p_to IS NULL OR p.month <= p_to)
-               AND (p_code IS NULL OR p.code = p_code)
-             ORDER BY p.id LIMIT p_limit) x
-      JOIN journal j ON j.id = x.journal_id;
-    IF n = p_limit THEN
-        next_cursor := last_id::text || '.' || left(md5(filters || '|' || last_id::text), 16);
-    END IF;
-    RETURN ROW(200, json_build_object('items', coalesce(rows, '[]'::json),
-                                      'next_cursor', next_cursor)::text, NULL)::api.response;
-END $$;
-
--- GET /v1/ledger/entries, streamed: one row per posting of the page ('i': the item's JSON as
--- api.ledger_entries writes it, and the cursor that would follow it), or one row 'e' with the
--- 400 body of a cursor that does not belong to this list. The daemon writes the page around the
--- items, the bytes api.ledger_entries gives.
+-- GET /v1/ledger/entries, streamed: postings with their journal, ordered by posting id. One row
+-- per posting of the page ('i': the item's JSON and the cursor that would follow it), or one
+-- row 'e' with the 400 body of a cursor that does not belong to this list. The daemon writes the
+-- page around the items.
 CREATE OR REPLACE FUNCTION api.ledger_entries_stream(p_scope text, p_muni text, p_from date, p_to date,
                                                      p_code text, p_cursor text, p_limit int)
     RETURNS TABLE (kind text, body text, next_cursor text)

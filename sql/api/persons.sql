@@ -1,5 +1,6 @@
 -- Persons whose municipalities' records disagree: for the national level to resolve with a
 -- correction made with scope '*'. Seen through the caller's row-level security.
+-- entry point: read by operators with psql (RUNBOOK), not by the daemon.
 CREATE OR REPLACE VIEW person_conflicts WITH (security_invoker = true) AS
 SELECT per.id AS person_id, per.dossier_number,
        json_agg(json_build_object('municipality', r.municipality, 'birth_date', r.birth_date,
