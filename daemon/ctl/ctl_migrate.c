@@ -1,8 +1,9 @@
 /* ctl_migrate: one transaction applies the pending sql/schema/NNN_name.sql files in order (each
  * recorded with its digest in schema_migrations: applied once, never edited), then re-applies
  * every repeatable sql/api/NAME.sql file in name order (functions and views, CREATE OR REPLACE, as
- * Flyway's repeatable migrations), then grants the api functions to the daemon's role. An
- * advisory lock makes concurrent runs wait, not collide. */
+ * Flyway's repeatable migrations; api/tables.sql, which the tables use, before the migrations),
+ * then grants the api functions to the daemon's role. An advisory lock makes concurrent runs
+ * wait, not collide. */
 #include "ctl.h"
 #include "token.h"
 
@@ -244,21 +245,34 @@ static const char *migrations_dir(const char *given)
     return dir;
 }
 
-/* Inside the caller's transaction: the pending schema files, then every api file (with
- * check_function_bodies off, as pg_dump restores: a body may call a function of a file applied
- * later), then the grant that lets the daemon's role call every api function. */
-static int apply_all(PGconn *pg, const char *dir, char **schema, int ns, char **api, int na,
-                     int *applied)
+/* The api file of the functions the tables use (policies, generated columns, triggers): applied
+ * before the schema migrations, so that a migration may create what uses them. */
+#define API_BEFORE_SCHEMA "tables.sql"
+
+/* The api files, with check_function_bodies off (as pg_dump restores: a body may name a table
+ * of a later migration or a function of a file applied later); `before` picks the one file
+ * applied ahead of the schema migrations, or all the others. */
+static int apply_api_files(PGconn *pg, const char *dir, char **api, int na, bool before)
 {
-    for (int i = 0; i < ns; i++)
-        if (!apply_schema(pg, dir, schema[i], applied))
-            return 0;
     if (!exec_ok(pg, "SET LOCAL check_function_bodies = off", "check_function_bodies"))
         return 0;
     for (int i = 0; i < na; i++)
-        if (!apply_api(pg, dir, api[i]))
+        if ((strcmp(api[i], API_BEFORE_SCHEMA) == 0) == before && !apply_api(pg, dir, api[i]))
             return 0;
-    return exec_ok(pg, "SET LOCAL check_function_bodies = on", "check_function_bodies") &&
+    return exec_ok(pg, "SET LOCAL check_function_bodies = on", "check_function_bodies");
+}
+
+/* Inside the caller's transaction: api/tables.sql, the pending schema files, every other api
+ * file, then the grant that lets the daemon's role call every api function. */
+static int apply_all(PGconn *pg, const char *dir, char **schema, int ns, char **api, int na,
+                     int *applied)
+{
+    if (!apply_api_files(pg, dir, api, na, true))
+        return 0;
+    for (int i = 0; i < ns; i++)
+        if (!apply_schema(pg, dir, schema[i], applied))
+            return 0;
+    return apply_api_files(pg, dir, api, na, false) &&
            exec_ok(pg, "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO reimbursed_app",
                    "granting the api functions");
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """sql_definitions: every SQL function, view, trigger and policy is defined in exactly one file
-of sql/, functions and views of schema api live in sql/api/ (repeatable), sql/api/ holds nothing
-else, and every function or view is used: named by a C file under daemon/, by another SQL
-statement (a function body, trigger, policy, generated column, constraint), or marked
+of sql/, every function and view lives in sql/api/ (repeatable), sql/api/ holds nothing else,
+and every function or view is used: named by a C file under daemon/, by another SQL statement
+(a function body, trigger, policy, generated column, constraint), or marked
 `-- entry point: WHY` in the comment above its definition (called by operators, not by code).
 
 Usage: check_sql.py SRCDIR            check the tree
@@ -23,8 +23,8 @@ DEF = re.compile(r'CREATE\s+(?:OR\s+REPLACE\s+)?(?:CONSTRAINT\s+)?'
 GRANT = re.compile(r'(GRANT|REVOKE|COMMENT)\b', re.I)
 
 
-def statements(text):
-    """Top-level statements of an SQL file as (lead comment, statement without comments)."""
+def raw_statements(text):
+    """Top-level statements of an SQL file as (lead comment lines, statement text as written)."""
     out, i, start, n = [], 0, 0, len(text)
     while i < n:
         if text.startswith('--', i):
@@ -48,9 +48,13 @@ def statements(text):
         k = 0
         while k < len(lines) and (not lines[k].strip() or lines[k].lstrip().startswith('--')):
             k += 1
-        body = '\n'.join(re.sub(r'--.*$', '', l) for l in lines[k:])
-        res.append(('\n'.join(lines[:k]), body))
+        res.append(('\n'.join(lines[:k]), '\n'.join(lines[k:])))
     return res
+
+
+def statements(text):
+    """raw_statements with the comments taken out of each statement."""
+    return [(lead, re.sub(r'--[^\n]*', '', st)) for lead, st in raw_statements(text)]
 
 
 def c_code(path):
@@ -82,8 +86,7 @@ def check(src):
                 kind, name = m.group(1).upper(), m.group(2).lower()
                 key = (kind, name, (m.group(3) or '').lower() if kind in ('TRIGGER', 'POLICY') else '')
                 defs.setdefault(key, []).append((rel, idx, lead))
-                if kind in ('FUNCTION', 'VIEW') and (name.startswith('api.') or kind == 'VIEW') \
-                        and not in_api:
+                if kind in ('FUNCTION', 'VIEW') and not in_api:
                     errors.append(f'{rel}: {kind.lower()} {name} belongs in sql/api/')
                 if in_api and kind not in ('FUNCTION', 'VIEW'):
                     errors.append(f'{rel}: a {kind.lower()} belongs in a schema migration')
