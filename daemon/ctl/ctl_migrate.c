@@ -72,6 +72,17 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* DIR/SUB/NAME's text, or NULL after saying on stderr why it cannot be read. */
+static char *read_sql(const char *dir, const char *sub, const char *name, size_t *len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    char *sql = read_file(path, len);
+    if (sql == NULL)
+        fprintf(stderr, "reimbursectl: cannot read %s: %s\n", path, strerror(errno));
+    return sql;
+}
+
 /* A comment-only file (a migration whose functions moved to sql/api/) is an empty query. */
 static int exec_ok(PGconn *pg, const char *sql, const char *what)
 {
@@ -129,15 +140,12 @@ static int check_recorded(PGconn *pg, const char *dir, const char *name, const c
 /* Applies one schema file unless it is recorded, inside the caller's transaction. */
 static int apply_schema(PGconn *pg, const char *dir, const char *name, int *applied)
 {
-    char path[4096], version[4], hash[TOKEN_HASH_HEX_LEN + 1];
+    char version[4], hash[TOKEN_HASH_HEX_LEN + 1];
     size_t len = 0;
     int ok = 0;
-    snprintf(path, sizeof path, "%s/schema/%s", dir, name);
-    char *sql = read_file(path, &len);
-    if (sql == NULL) {
-        fprintf(stderr, "reimbursectl: cannot read %s: %s\n", path, strerror(errno));
+    char *sql = read_sql(dir, "schema", name, &len);
+    if (sql == NULL)
         return 0;
-    }
     token_sha256_hex(sql, len, hash);
     memcpy(version, name, 3);
     version[3] = '\0';
@@ -173,14 +181,10 @@ done:
 /* Applies one repeatable file of sql/api/ (CREATE OR REPLACE of functions and views). */
 static int apply_api(PGconn *pg, const char *dir, const char *name)
 {
-    char path[4096];
     size_t len = 0;
-    snprintf(path, sizeof path, "%s/api/%s", dir, name);
-    char *sql = read_file(path, &len);
-    if (sql == NULL) {
-        fprintf(stderr, "reimbursectl: cannot read %s: %s\n", path, strerror(errno));
+    char *sql = read_sql(dir, "api", name, &len);
+    if (sql == NULL)
         return 0;
-    }
     char what[300];
     snprintf(what, sizeof what, "api/%s", name);
     int ok = exec_ok(pg, sql, what);

@@ -9,19 +9,8 @@ sqldir="$2"
 installed_sqldir="${3:-/usr/share/reimbursed/sql}"
 while IFS= read -r line; do export "${line%%=*}=${line#*=}"; done <"$RB_FIXTURE/env"
 
-pass=0
-fail=0
-check() { # name, then a command that must succeed
-    local name="$1"
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok $((pass + fail)) - $name"
-    else
-        fail=$((fail + 1))
-        echo "not ok $((pass + fail)) - $name"
-    fi
-}
+# shellcheck source=../shlib/tap.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../shlib/tap.sh"
 status_of() { # token path → HTTP status
     curl -s -o /dev/null -w '%{http_code}' --cacert "$RB_CA" -H "Authorization: Bearer $1" "$RB_URL$2"
 }
@@ -118,5 +107,4 @@ st="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$RB_CA" -H "Authorization
     -H "Idempotency-Key: ctl-rate-$$-3-$RANDOM" -d "$body" "$RB_URL/v1/rates")"
 check "a write client may not add rates (403)" test "$st" = 403
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+tap_end

@@ -19,19 +19,8 @@ fi
 BUILD="$(cd "$1" && pwd -P)"
 SRC="$(cd "${2:-$(dirname "${BASH_SOURCE[0]}")/../..}" && pwd -P)"
 
-pass=0
-fail=0
-check() { # NAME COMMAND...: the command must succeed
-    local name="$1"
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok $((pass + fail)) - $name"
-    else
-        fail=$((fail + 1))
-        echo "not ok $((pass + fail)) - $name"
-    fi
-}
+# shellcheck source=../shlib/tap.sh
+source "$SRC/tests/shlib/tap.sh"
 comment() { # TEXT: shown as TAP comments
     [[ -z "$1" ]] || printf '%s\n' "$1" | sed 's/^/#   /'
 }
@@ -366,5 +355,4 @@ else
     fi
 fi
 
-echo "$pass passed, $fail failed"
-[[ "$fail" == 0 ]]
+tap_end

@@ -29,19 +29,8 @@ rb_pg_init "$base/data" "$base/s" "$(rb_free_port)"
 rb_pg_start
 rb_pg_setup_db
 
-pass=0
-fail=0
-check() { # name, then a command that must succeed
-    local name="$1"
-    shift
-    if "$@"; then
-        pass=$((pass + 1))
-        echo "ok $((pass + fail)) - $name"
-    else
-        fail=$((fail + 1))
-        echo "not ok $((pass + fail)) - $name"
-    fi
-}
+# shellcheck source=../shlib/tap.sh
+source "$src/tests/shlib/tap.sh"
 
 mkdir "$base/old"
 git -C "$src" ls-tree --name-only "$old_commit" sql/ | while read -r f; do
@@ -90,7 +79,7 @@ check "migrating it again applies no migration and re-applies the api files" \
 
 old_migrate whole 016_stream_reads.sql
 out="$(migrate whole)" || true
-echo "$out" | sed 's/^/# /'
+tap_comment "$out"
 check "a database at the old 016 upgrades: its records take the new digests" \
     grep -q "re-recorded 003_api.sql" <<<"$out"
 check "... and it applies only the new migration" \
@@ -104,7 +93,7 @@ rb_psql -d part -c "INSERT INTO persons (dossier_number, birth_date) VALUES ('D-
     INSERT INTO placements (person_id, municipality, assigned_on)
         SELECT id, '0180', '2024-01-01' FROM persons"
 out="$(migrate part)" || true
-echo "$out" | sed 's/^/# /'
+tap_comment "$out"
 check "a database at the old 013 upgrades with the new 014..020" \
     grep -q "migrations: 4 applied, 12 already present" <<<"$out"
 check "... and ends with the fresh database's schema" \
@@ -118,5 +107,4 @@ out="$(migrate part)" || true
 check "a function missing from the database is made again by the next migrate" \
     test "$(rb_psql -d part -At -c "SELECT api.ts('2024-01-01 00:00Z')")" = "2024-01-01T00:00:00.000000Z"
 
-echo "1..$((pass + fail))"
-[[ "$fail" -eq 0 ]]
+tap_end
