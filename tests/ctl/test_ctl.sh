@@ -9,7 +9,7 @@ sqldir="$2"
 installed_sqldir="${3:-/usr/share/reimbursed/sql}"
 while IFS= read -r line; do export "${line%%=*}=${line#*=}"; done <"$RB_FIXTURE/env"
 
-# shellcheck source=../shlib/tap.sh
+# shellcheck source-path=SCRIPTDIR source=../shlib/tap.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../shlib/tap.sh"
 status_of() { # token path → HTTP status
     curl -s -o /dev/null -w '%{http_code}' --cacert "$RB_CA" -H "Authorization: Bearer $1" "$RB_URL$2"

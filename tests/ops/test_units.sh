@@ -19,7 +19,7 @@ fi
 BUILD="$(cd "$1" && pwd -P)"
 SRC="$(cd "${2:-$(dirname "${BASH_SOURCE[0]}")/../..}" && pwd -P)"
 
-# shellcheck source=../shlib/tap.sh
+# shellcheck source-path=SCRIPTDIR source=../shlib/tap.sh
 source "$SRC/tests/shlib/tap.sh"
 comment() { # TEXT: shown as TAP comments
     [[ -z "$1" ]] || printf '%s\n' "$1" | sed 's/^/#   /'

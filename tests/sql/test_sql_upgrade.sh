@@ -10,7 +10,7 @@ set -euo pipefail
 src="$(cd "$1" && pwd -P)"
 ctl="$2"
 old_commit=da15ef3bfa8200da06804eca33f39c72d0b1bb24 # i14-layout: the last flat sql/ folder
-# shellcheck source=../../ops/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../ops/lib.sh
 source "$src/ops/lib.sh"
 
 if ! git -C "$src" cat-file -e "$old_commit:sql/001_core.sql" 2>/dev/null; then
@@ -29,7 +29,7 @@ rb_pg_init "$base/data" "$base/s" "$(rb_free_port)"
 rb_pg_start
 rb_pg_setup_db
 
-# shellcheck source=../shlib/tap.sh
+# shellcheck source-path=SCRIPTDIR source=../shlib/tap.sh
 source "$src/tests/shlib/tap.sh"
 
 mkdir "$base/old"
