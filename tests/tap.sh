@@ -14,3 +14,11 @@ check() {
         echo "not ok $((pass + fail)) - $name"
     fi
 }
+tap_comment() { # TEXT → each line as a TAP comment
+    local line
+    while IFS= read -r line; do echo "# $line"; done <<<"$1"
+}
+tap_end() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" = 0 ]
+}

@@ -17,7 +17,8 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: reimbursectl [-c FILE] COMMAND ...\n"
-        "  migrate [--sql-dir DIR]                 apply sql/NNN_*.sql in order (owner role)\n"
+        "  migrate [--sql-dir DIR]                 apply sql/schema/NNN_*.sql, then sql/api/ "
+        "(owner role)\n"
         "  client add --name N --role read|write|admin --scope CODE|* [--cert PEM]\n"
         "  client bind --name N --cert PEM         require this certificate (mutual TLS)\n"
         "  client rotate --name N                  new token, the old one stops working\n"

@@ -55,8 +55,8 @@ check "systemd/ has the daemon, nightly service and timer" \
 # ---- systemd-analyze verify, on copies whose Exec paths point at the build
 mkdir -p "$tmp/units"
 for u in "${units[@]}"; do
-    sed -e "s#/usr/sbin/reimbursed\\b#$BUILD/reimbursed#g" \
-        -e "s#/usr/bin/reimbursectl\\b#$BUILD/reimbursectl#g" \
+    sed -e "s#/usr/sbin/reimbursed\\b#$BUILD/daemon/reimbursed#g" \
+        -e "s#/usr/bin/reimbursectl\\b#$BUILD/daemon/reimbursectl#g" \
         -e "s#/usr/lib/reimbursed/nightly\\b#$SRC/ops/nightly#g" \
         "$u" >"$tmp/units/$(basename "$u")"
 done
@@ -159,13 +159,13 @@ if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -da
     -subj /CN=localhost -keyout "$tmp/tls/key.pem" -out "$tmp/tls/cert.pem" >/dev/null 2>&1; then
     cp "$tmp/tls/cert.pem" "$tmp/tls/client-ca.pem"
     sed "s#/etc/reimbursed/tls/#$tmp/tls/#g" "$SRC/etc/reimbursed.conf" >"$tmp/default.conf"
-    out="$("$BUILD/reimbursed" -c "$tmp/default.conf" -t 2>&1)" || true
+    out="$("$BUILD/daemon/reimbursed" -c "$tmp/default.conf" -t 2>&1)" || true
     comment "$out"
     check "etc/reimbursed.conf passes reimbursed -t" grep -q "configuration is valid" <<<"$out"
     bad=()
     while IFS=: read -r n line; do
         sed "${n}s/^#//" "$tmp/default.conf" >"$tmp/example.conf"
-        "$BUILD/reimbursed" -c "$tmp/example.conf" -t >/dev/null 2>&1 || bad+=("line $n: $line")
+        "$BUILD/daemon/reimbursed" -c "$tmp/example.conf" -t >/dev/null 2>&1 || bad+=("line $n: $line")
     done < <(grep -n '^#[a-z_]* = ' "$tmp/default.conf")
     comment "$(printf '%s\n' "${bad[@]}")"
     check "every commented-out key in etc/reimbursed.conf is accepted when uncommented" \
@@ -284,8 +284,9 @@ else
             /usr/share/doc/reimbursed/README.md /usr/share/doc/reimbursed/RUNBOOK.md; do
             has '[-a-z]+' "$p" || missing+=("$p")
         done
-        for f in "$SRC"/sql/*.sql; do
-            has '[-a-z]+' "/usr/share/reimbursed/sql/$(basename "$f")" || missing+=("sql/$(basename "$f")")
+        for f in "$SRC"/sql/schema/*.sql "$SRC"/sql/schema/legacy.sha256 "$SRC"/sql/api/*.sql; do
+            rel="${f#"$SRC"/sql/}"
+            has '[-a-z]+' "/usr/share/reimbursed/sql/$rel" || missing+=("sql/$rel")
         done
         comment "${missing[*]}"
         check "the .deb has the binaries, units, sysusers, tmpfiles, scripts, docs, every migration and openapi.yaml" \
@@ -354,5 +355,4 @@ else
     fi
 fi
 
-echo "$pass passed, $fail failed"
-[[ "$fail" == 0 ]]
+tap_end

@@ -41,15 +41,30 @@ BEGIN
     status := 0;
 END $$;
 
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO reimbursed_app;
+CREATE OR REPLACE FUNCTION api.run_json(p_run accrual_runs, p_scope text) RETURNS json
+    LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'run_id', p_run.id::text, 'through', p_run.through, 'status', p_run.status,
+        'started_at', api.ts(p_run.started_at), 'finished_at', api.ts(p_run.finished_at),
+        'lines_posted', CASE WHEN p_scope = '*' THEN p_run.lines_posted ELSE (
+            SELECT coalesce(sum((t->>'lines')::bigint), 0)
+              FROM jsonb_array_elements(p_run.result->'municipalities') t
+             WHERE t->>'municipality' = p_scope) END,
+        'parked', coalesce((SELECT json_agg(x) FROM jsonb_array_elements(p_run.result->'parked') x
+                             WHERE p_scope = '*' OR x->>'municipality' = p_scope), '[]'::json),
+        'totals', coalesce((SELECT json_agg(x) FROM jsonb_array_elements(p_run.result->'totals') x
+                             WHERE p_scope = '*' OR x->>'municipality' = p_scope), '[]'::json),
+        'errors', coalesce((SELECT json_agg(x) FROM jsonb_array_elements(p_run.result->'errors') x
+                             WHERE p_scope = '*' OR x->>'municipality' = p_scope), '[]'::json)) $$;
 
--- Payment amounts are bounded: |amount| <= 10^11 öre for each payment line and each payment
--- without lines (the daemon answers 422 before this; these constraints hold for any other
--- writer). A payment with lines totals at most 200 000 lines * 10^11 = 2 * 10^16, so every sum
--- over one payment or list is exact in bigint. NOT VALID: rows recorded before stay as they are
--- (the ledger is append-only); every new row is checked.
-ALTER TABLE payment_lines ADD CONSTRAINT payment_lines_amount_bounded
-    CHECK (amount_ore BETWEEN -100000000000 AND 100000000000) NOT VALID;
-ALTER TABLE payments ADD CONSTRAINT payments_amount_bounded
-    CHECK (amount_ore BETWEEN -20000000000000000 AND 20000000000000000
-           AND (import_id IS NOT NULL OR amount_ore BETWEEN -100000000000 AND 100000000000)) NOT VALID;
+CREATE OR REPLACE FUNCTION api.run_get(p_scope text, p_id bigint) RETURNS api.response
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    r accrual_runs;
+BEGIN
+    SELECT * INTO r FROM accrual_runs WHERE id = p_id;
+    IF NOT FOUND THEN
+        RETURN ROW(404, '{"error":{"code":"not_found","message":"no such accrual run"}}', NULL)::api.response;
+    END IF;
+    RETURN ROW(200, api.run_json(r, p_scope)::text, NULL)::api.response;
+END $$;

@@ -12,18 +12,6 @@ END $$;
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 CREATE SCHEMA IF NOT EXISTS api;
 
--- The caller's scope for row-level security: a municipality code, '*' for all, unset for none.
-CREATE FUNCTION rb_scope() RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT coalesce(current_setting('reimbursed.scope', true), '') $$;
-
-CREATE FUNCTION rb_refuse_change() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% on % is not allowed: the table is append-only', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
-END $$;
-
 CREATE TABLE municipalities (
     code        char(4) PRIMARY KEY CHECK (code ~ '^[0-9]{4}$'),
     name        text NOT NULL,
@@ -49,18 +37,6 @@ CREATE TABLE persons (
     former_uam     boolean NOT NULL DEFAULT false,
     created_at     timestamptz NOT NULL DEFAULT now()
 );
-
--- Days in housing: [max(moved_in, assigned), min(moved_out, registered)), empty without a move-in.
-CREATE FUNCTION rb_housing(assigned date, moved_in date, moved_out date, registered date)
-    RETURNS daterange
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT CASE
-        WHEN moved_in IS NULL THEN 'empty'::daterange
-        WHEN least(moved_out, registered) IS NOT NULL
-             AND least(moved_out, registered) <= greatest(moved_in, assigned) THEN 'empty'::daterange
-        ELSE daterange(greatest(moved_in, assigned), least(moved_out, registered), '[)')
-    END $$;
 
 CREATE TABLE placements (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -146,4 +122,3 @@ GRANT SELECT ON municipalities, clients TO reimbursed_app;
 GRANT SELECT, INSERT, UPDATE ON persons, placements TO reimbursed_app;
 GRANT SELECT, INSERT ON placement_events TO reimbursed_app;
 GRANT SELECT, INSERT, UPDATE ON idempotency_keys TO reimbursed_app;
-

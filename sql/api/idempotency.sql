@@ -1,30 +1,3 @@
--- Idempotency-Keys: a request whose key is still in flight is answered at once, and keys expire.
---
--- 1. In flight. api.idem_claim used to INSERT the key and, when another transaction had inserted
---    it and not yet committed, wait for that transaction on the primary key, holding a pool
---    connection for as long. Now the claim first takes a transaction-level advisory try-lock on
---    (client, key): a second request with the key answers 409 idempotency_in_progress at once
---    (the daemon adds Retry-After: 1) and records nothing. The lock is released with the first
---    request's transaction, whose committed answer the retry then replays. A key whose claim is
---    committed without an answer yet (an accrual run, which claims in its own transaction) is in
---    flight as well: the same 409 on every route, runs included.
--- 2. Expiry. api.idem_expire deletes one bounded batch of keys older than the retention
---    (`idempotency_retention`, at least 24 hours); `reimbursectl idempotency expire` calls it
---    in a loop of separate transactions from the nightly job. A key used after its deletion is
---    a new key: the request is executed and makes a new record.
-
--- The advisory lock of (client, key): class 0x1DE0 in the high bits keeps it apart from the
--- accrual run's locks; a hash collision only makes a request answer 409 and be retried.
-CREATE FUNCTION api.idem_lock_key(p_client bigint, p_key text) RETURNS bigint
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT (x'1DE0'::bigint << 48) # (hashtextextended(p_client::text || ':' || p_key, 0)
-                                      & x'0000FFFFFFFFFFFF'::bigint) $$;
-
-CREATE OR REPLACE FUNCTION api.idem_in_progress() RETURNS void
-    LANGUAGE sql AS $$
-    SELECT api.fail(409, 'idempotency_in_progress',
-        'a request with this Idempotency-Key is in progress; repeat it with the same key after Retry-After seconds') $$;
-
 -- Claims an idempotency key for this request, or returns the stored answer; never waits for
 -- another transaction that holds the key (409 idempotency_in_progress instead).
 CREATE OR REPLACE FUNCTION api.idem_claim(p_client bigint, p_scope text, p_key text, p_hash text)
@@ -93,10 +66,31 @@ BEGIN
     END IF;
 END $$;
 
+CREATE OR REPLACE FUNCTION api.idem_store_run(p_client bigint, p_scope text, p_key text, p_status int,
+                                              p_body text) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    UPDATE idempotency_keys SET status = p_status, body = p_body
+     WHERE client_id = p_client AND key = p_key;
+END $$;
+
+-- The advisory lock of (client, key): class 0x1DE0 in the high bits keeps it apart from the
+-- accrual run's locks; a hash collision only makes a request answer 409 and be retried.
+CREATE OR REPLACE FUNCTION api.idem_lock_key(p_client bigint, p_key text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (x'1DE0'::bigint << 48) # (hashtextextended(p_client::text || ':' || p_key, 0)
+                                      & x'0000FFFFFFFFFFFF'::bigint) $$;
+
+CREATE OR REPLACE FUNCTION api.idem_in_progress() RETURNS void
+    LANGUAGE sql AS $$
+    SELECT api.fail(409, 'idempotency_in_progress',
+        'a request with this Idempotency-Key is in progress; repeat it with the same key after Retry-After seconds') $$;
+
 -- One batch of the nightly expiry: deletes at most p_batch keys created more than p_keep ago
 -- (never less than 24 hours) and returns how many. Runs as the owner, so that the daemon's role
 -- needs no DELETE on the table; the caller loops, one transaction per batch.
-CREATE FUNCTION api.idem_expire(p_keep interval, p_batch int) RETURNS int
+CREATE OR REPLACE FUNCTION api.idem_expire(p_keep interval, p_batch int) RETURNS int
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     n int;
@@ -113,9 +107,4 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END $$;
-
 REVOKE ALL ON FUNCTION api.idem_expire(interval, int) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION api.idem_lock_key(bigint, text), api.idem_in_progress(),
-                          api.idem_claim(bigint, text, text, text),
-                          api.idem_claim_run(bigint, text, text, text),
-                          api.idem_expire(interval, int) TO reimbursed_app;

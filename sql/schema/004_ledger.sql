@@ -15,13 +15,6 @@ CREATE TABLE rates (
 CREATE TRIGGER rates_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
     ON rates FOR EACH STATEMENT EXECUTE FUNCTION rb_refuse_change();
 
--- Each row holds until the next row of its code; valid_to is derived, so ranges cannot overlap.
-CREATE VIEW rate_schedule AS
-    SELECT code, valid_from,
-           lead(valid_from) OVER (PARTITION BY code ORDER BY valid_from) AS valid_to,
-           amount_ore
-      FROM rates;
-
 INSERT INTO rates (code, valid_from, amount_ore, note) VALUES
     ('ALLOCATION_PLACE', '2022-03-04', 0, 'directive in force; no compensation yet'),
     ('MOVE_IN',          '2022-03-04', 0, 'directive in force; no compensation yet'),
@@ -115,72 +108,13 @@ CREATE TRIGGER journal_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
     ON journal FOR EACH STATEMENT EXECUTE FUNCTION rb_refuse_change();
 CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
     ON postings FOR EACH STATEMENT EXECUTE FUNCTION rb_refuse_change();
-
--- Once per INSERT statement: every new posting belongs to a journal written in this same
--- transaction, of the same kind and municipality, and the postings each statement adds to a
--- journal sum to zero. Amounts are never zero, so a balanced group has two or more postings.
--- Later transactions cannot add to a journal.
-CREATE FUNCTION rb_postings_check() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-DECLARE
-    bad bigint;
-BEGIN
-    SELECT n.journal_id INTO bad
-      FROM new_postings n LEFT JOIN journal j ON j.id = n.journal_id
-     WHERE j.id IS NULL OR j.txid <> txid_current() OR j.kind <> n.kind
-        OR j.municipality <> n.municipality
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'postings for journal % do not belong to a journal of this transaction', bad
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    SELECT journal_id INTO bad FROM new_postings GROUP BY journal_id
-    HAVING sum(amount_ore) <> 0 LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'journal % is not balanced', bad
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    RETURN NULL;
-END $$;
+-- The ledger's checks and the accrual's dirty marks; their functions are in sql/api/tables.sql.
 CREATE TRIGGER postings_check AFTER INSERT ON postings
     REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION rb_postings_check();
-
--- At commit, once per journal: it has postings (each statement's share balances, above), and so
--- it balances as a whole. One index probe per journal, not a sum over its postings.
-CREATE FUNCTION rb_journal_balanced() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM postings WHERE journal_id = NEW.id) THEN
-        RAISE EXCEPTION 'journal % has no postings', NEW.id
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    RETURN NULL;
-END $$;
 CREATE CONSTRAINT TRIGGER journal_balanced AFTER INSERT ON journal
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rb_journal_balanced();
-
--- Any change to a placement's facts queues it for the next accrual run.
-CREATE FUNCTION rb_placement_dirty() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO accrual_dirty (municipality, placement_id) VALUES (NEW.municipality, NEW.id);
-    RETURN NULL;
-END $$;
 CREATE TRIGGER placements_dirty AFTER INSERT OR UPDATE ON placements
     FOR EACH ROW EXECUTE FUNCTION rb_placement_dirty();
-
--- A new rate row (possibly dated in the past) makes every placement due for recomputation.
-CREATE FUNCTION rb_rates_dirty() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-DECLARE
-    saved text := rb_scope();
-BEGIN
-    PERFORM set_config('reimbursed.scope', '*', true);
-    INSERT INTO accrual_dirty (municipality, all_placements)
-        SELECT code, true FROM municipalities;
-    PERFORM set_config('reimbursed.scope', saved, true);
-    RETURN NULL;
-END $$;
 CREATE TRIGGER rates_dirty AFTER INSERT ON rates
     FOR EACH STATEMENT EXECUTE FUNCTION rb_rates_dirty();
 
@@ -198,6 +132,5 @@ BEGIN
 END $$;
 
 GRANT SELECT, INSERT ON rates, allocations, journal, postings TO reimbursed_app;
-GRANT SELECT ON rate_schedule TO reimbursed_app;
 GRANT SELECT, INSERT, UPDATE ON accrual_runs, accrual_state TO reimbursed_app;
 GRANT SELECT, INSERT, DELETE ON accrual_dirty TO reimbursed_app;

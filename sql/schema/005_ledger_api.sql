@@ -1,0 +1,3 @@
+-- This migration held only functions: rates, allocations, corrections, the bitemporal read,
+-- accrual runs and the ledger's reads. They live in sql/api/ now (ledger.sql, placements.sql,
+-- runs.sql, reports.sql; issue 14); the file stays so that its version keeps its record.

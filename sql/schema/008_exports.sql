@@ -1,0 +1,3 @@
+-- This migration held only functions: the SIE rows, the run's idempotency claim and
+-- api.safe_now. They live in sql/api/ now (exports.sql, idempotency.sql, core.sql; issue 14);
+-- the file stays so that its version keeps its record.

@@ -1,0 +1,14 @@
+-- Idempotency-Keys: a request whose key is still in flight is answered at once, and keys expire.
+--
+-- 1. In flight. api.idem_claim used to INSERT the key and, when another transaction had inserted
+--    it and not yet committed, wait for that transaction on the primary key, holding a pool
+--    connection for as long. Now the claim first takes a transaction-level advisory try-lock on
+--    (client, key): a second request with the key answers 409 idempotency_in_progress at once
+--    (the daemon adds Retry-After: 1) and records nothing. The lock is released with the first
+--    request's transaction, whose committed answer the retry then replays. A key whose claim is
+--    committed without an answer yet (an accrual run, which claims in its own transaction) is in
+--    flight as well: the same 409 on every route, runs included.
+-- 2. Expiry. api.idem_expire deletes one bounded batch of keys older than the retention
+--    (`idempotency_retention`, at least 24 hours); `reimbursectl idempotency expire` calls it
+--    in a loop of separate transactions from the nightly job. A key used after its deletion is
+--    a new key: the request is executed and makes a new record.

@@ -1,0 +1,2 @@
+-- This migration held only functions: api.rate_create refusing a scoped client (ledger.sql).
+-- They live in sql/api/ now (issue 14); the file stays so that its version keeps its record.
