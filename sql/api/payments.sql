@@ -7,25 +7,32 @@ CREATE OR REPLACE FUNCTION api.placement_for_line(p_muni text, p_dossier text, p
      ORDER BY p.housing && daterange(p_month, (p_month + interval '1 month')::date) DESC, p.id DESC
      LIMIT 1 $$;
 
--- Records one payment with its lines (skipping lines already recorded) and posts it:
--- bank debit, receivable credit per line. Returns (payment id or null, lines inserted, skipped).
-CREATE OR REPLACE FUNCTION api.payment_record(p_client bigint, p_muni text, p_paid_on date, p_amount bigint,
-                                              p_reference text, p_month date, p_lines jsonb,
-                                              p_import bigint, OUT payment_id bigint, OUT inserted int,
+-- Records one payment with its lines (skipping lines already recorded) and posts it through
+-- api.ledger_post: receivable credit per line (or the lump sum), bank debit of the total.
+-- Returns (payment id or null, lines inserted, skipped).
+CREATE OR REPLACE FUNCTION api.payment_record(p_client bigint, p_muni text, p_paid_on date,
+                                              p_amount bigint, p_reference text, p_month date,
+                                              p_lines jsonb, p_import bigint,
+                                              OUT payment_id bigint, OUT inserted int,
                                               OUT skipped int)
     LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     pay payments;
-    j bigint;
     total bigint;
+    lump boolean := p_lines IS NULL OR jsonb_array_length(p_lines) = 0;
+    acct text[];
+    pl bigint[];
+    mon date[];
+    code text[];
+    amt bigint[];
 BEGIN
     INSERT INTO payments (municipality, paid_on, amount_ore, reference, month, import_id, client_id)
     VALUES (p_muni, p_paid_on, p_amount, p_reference, p_month, p_import, p_client)
     RETURNING * INTO pay;
     inserted := 0;
     skipped := 0;
-    IF p_lines IS NOT NULL AND jsonb_array_length(p_lines) > 0 THEN
+    IF NOT lump THEN
         WITH ins AS (
             INSERT INTO payment_lines (payment_id, municipality, dossier_number, month, code,
                                        amount_ore, paid_on, reference, placement_id)
@@ -43,20 +50,24 @@ BEGIN
         total := p_amount;
     END IF;
     payment_id := pay.id;
-    IF total = 0 AND NOT EXISTS (SELECT 1 FROM payment_lines WHERE payment_id = pay.id AND amount_ore <> 0) THEN
+    WITH p AS (
+        SELECT 1 AS part, l.id, 'receivable' AS acct, l.placement_id, l.month, l.code,
+               -l.amount_ore AS amt
+          FROM payment_lines l WHERE l.payment_id = pay.id AND l.amount_ore <> 0
+        UNION ALL
+        SELECT 2, 0, 'receivable', NULL, p_month, NULL, -p_amount WHERE lump AND p_amount <> 0
+        UNION ALL
+        SELECT 3, 0, 'bank', NULL, p_month, NULL, total WHERE total <> 0)
+    SELECT array_agg(p.acct ORDER BY p.part, p.id), array_agg(p.placement_id ORDER BY p.part, p.id),
+           array_agg(p.month ORDER BY p.part, p.id), array_agg(p.code ORDER BY p.part, p.id),
+           array_agg(p.amt ORDER BY p.part, p.id)
+      INTO acct, pl, mon, code, amt FROM p;
+    IF amt IS NULL THEN
         RETURN; -- nothing to post
     END IF;
-    INSERT INTO journal (kind, cause, municipality, service_month, client_id)
-    VALUES ('payment', 'payment ' || p_reference || ' paid ' || p_paid_on, p_muni, p_month, p_client)
-    RETURNING id INTO j;
-    INSERT INTO postings (journal_id, kind, account, municipality, placement_id, month, code, amount_ore)
-    SELECT j, 'payment', 'receivable', p_muni, placement_id, month, code, -amount_ore
-      FROM payment_lines WHERE payment_id = pay.id AND amount_ore <> 0
-    UNION ALL
-    SELECT j, 'payment', 'receivable', p_muni, NULL, p_month, NULL, -p_amount
-     WHERE (p_lines IS NULL OR jsonb_array_length(p_lines) = 0) AND p_amount <> 0
-    UNION ALL
-    SELECT j, 'payment', 'bank', p_muni, NULL, p_month, NULL, total WHERE total <> 0;
+    PERFORM api.ledger_post('payment', p_muni, 'payment ' || p_reference || ' paid ' || p_paid_on,
+                            NULL, p_client, ARRAY[p_month], array_fill(1, ARRAY[cardinality(amt)]),
+                            acct, pl, NULL, mon, code, amt);
 END $$;
 
 -- POST /v1/payments

@@ -18,7 +18,20 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege';
 END $$;
 
--- Days in housing: [max(moved_in, assigned), min(moved_out, registered)), empty without a move-in.
+-- One definition of each rule (issue 14, item 2). The money rules live in daemon/rules/accrual.c
+-- (RULES.md §2); SQL keeps only what a constraint or a stored fact needs, each copy named here
+-- with its C twin and the test that proves they agree. The bodies are unchanged: this file only
+-- states the binding (the integrator folds it into sql/api/).
+
+-- Days in housing (RULES.md §2): [max(moved_in, assigned), min(moved_out, registered)), empty
+-- without a move-in. SQL must keep this copy: it is the generated column placements.housing,
+-- which the exclusion constraint placements_no_overlap, api.check_overlap, the payments'
+-- placement_for_line, the placement list's active_on filter and the accrual run's selection of
+-- placements (accrual_run.c: `p.housing && daterange(...)`) all use. C twin:
+-- accrual_housing_start/accrual_housing_end in daemon/rules/accrual.c. Bound by the ctest test
+-- rules_sql_agree (tests/rules/test_rules_sql.c), which compares the two on every case of
+-- tests/unit/housing_cases.h (the rows unit_accrual_cases checks, and every order of the four
+-- dates) and the && of every pair with the C ranges' intersection.
 CREATE OR REPLACE FUNCTION rb_housing(assigned date, moved_in date, moved_out date, registered date)
     RETURNS daterange
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
