@@ -6,6 +6,7 @@
 #include "accrual.h"
 #include "api_stream.h"
 #include "civil_date.h"
+#include "json_error.h"
 #include "payments_csv.h"
 #include "token.h"
 
@@ -153,11 +154,9 @@ static void reply_csv_errors(struct api_call *c, int status, const char *code, c
         json_array_append_new(
             lines, json_pack("{s:I, s:s?, s:s}", "line", (json_int_t)res->errors[i].line, "field",
                              res->errors[i].field, "message", res->errors[i].message));
-    json_t *root = json_pack("{s:{s:s, s:s, s:{s:o, s:I}}}", "error", "code", code, "message", msg,
-                             "details", "lines", lines, "errors_total",
-                             (json_int_t)(res ? res->errors_total : json_array_size(lines)));
-    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
+    json_t *details = json_pack("{s:o, s:I}", "lines", lines, "errors_total",
+                                (json_int_t)(res ? res->errors_total : json_array_size(lines)));
+    char *text = details ? json_error_body(code, msg, NULL, details) : NULL;
     if (text == NULL) {
         api_reply_error(c, 500, "internal", "out of memory", NULL);
         return;

@@ -12,6 +12,7 @@
 #include "http_linger.h"
 
 #include "http.h"
+#include "json_error.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -169,7 +170,7 @@ static void rewrite_413(evutil_socket_t unused, short what, void *arg)
     l->id(l->id_arg, id, sizeof id);
     snprintf(msg, sizeof msg, "the request body is over %ld bytes (max_body_bytes)",
              l->max_body_bytes);
-    char *body = http_error_json("payload_too_large", msg, NULL);
+    char *body = json_error_body("payload_too_large", msg, NULL, NULL);
     evbuffer_copyout(out, version, 8);
     if (body != NULL) {
         evbuffer_drain(out, evbuffer_get_length(out));
