@@ -30,12 +30,11 @@ struct api *api_new(struct event_base *base, struct db_pool *pool, const struct 
     api->cfg = cfg;
     api->auth = calloc(1, sizeof *api->auth);
     api->runs = api->auth ? api_runs_new(base, conninfo, cfg->accrual_jobs) : NULL;
-    if (api->runs == NULL) {
-        free(api->auth);
-        free(api);
-        return NULL;
-    }
-    return api;
+    if (api->runs != NULL)
+        return api;
+    free(api->auth);
+    free(api);
+    return NULL;
 }
 
 void api_free(struct api *api)
@@ -267,6 +266,16 @@ bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const
         }
         values[i] = kv->value;
     }
+    return true;
+}
+
+bool api_query_refused(struct api_call *c, struct evkeyvalq *q, const char *code,
+                       const char *message, const char *bad)
+{
+    if (bad == NULL)
+        return false;
+    evhttp_clear_headers(q);
+    api_reply_error(c, 400, code, message, bad);
     return true;
 }
 

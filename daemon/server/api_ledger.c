@@ -177,12 +177,10 @@ void api_ledger_entries(struct api_call *c)
         bad = "limit";
     else if (v[CURSOR] != NULL && !api_cursor_valid(v[CURSOR]))
         bad = "cursor";
-    if (bad != NULL) {
-        evhttp_clear_headers(&q);
-        api_reply_error(c, 400, strcmp(bad, "cursor") == 0 ? "invalid_cursor" : "invalid_query",
-                        "a query parameter has a bad value", bad);
+    if (api_query_refused(c, &q,
+                          bad && strcmp(bad, "cursor") == 0 ? "invalid_cursor" : "invalid_query",
+                          "a query parameter has a bad value", bad))
         return;
-    }
     struct entries_page *pg = NULL;
     if (api_scope_municipality(c, v[MUNI], &muni)) {
         pg = calloc(1, sizeof *pg);

@@ -259,14 +259,11 @@ void api_reconciliation(struct api_call *c)
         if (!api_timestamp_valid(at))
             bad = "as_known_at";
     }
-    if (bad != NULL) {
-        evhttp_clear_headers(&q);
-        api_reply_error(c, 400, "invalid_query",
-                        "municipality (4 digits) and month (YYYY-MM) are required; format is json "
-                        "or csv; as_known_at an RFC 3339 timestamp",
-                        bad);
+    if (api_query_refused(c, &q, "invalid_query",
+                          "municipality (4 digits) and month (YYYY-MM) are required; format is "
+                          "json or csv; as_known_at an RFC 3339 timestamp",
+                          bad))
         return;
-    }
     if (api_scope_municipality(c, v[MUNI], &muni)) {
         const char *params[5] = {c->client.scope, muni, month, at[0] ? at : NULL,
                                  csv ? "csv" : "json"};

@@ -243,14 +243,11 @@ void api_placement_list(struct api_call *c)
         api_reply_error(c, 400, "invalid_cursor", "the cursor is not valid", "cursor");
         return;
     }
-    if (bad != NULL) {
-        evhttp_clear_headers(&q);
-        api_reply_error(c, 400, "invalid_query",
-                        "a query parameter has a bad value (municipality: 4 digits, active_on: "
-                        "YYYY-MM-DD, limit: 1 to 1000)",
-                        bad);
+    if (api_query_refused(c, &q, "invalid_query",
+                          "a query parameter has a bad value (municipality: 4 digits, active_on: "
+                          "YYYY-MM-DD, limit: 1 to 1000)",
+                          bad))
         return;
-    }
     if (!api_scope_municipality(c, v[MUNI], &muni)) {
         evhttp_clear_headers(&q);
         return;
