@@ -1,6 +1,6 @@
 /* api_exports: one statement streams the export's head, its accounts and then the postings in
  * journal order (api_stream.h); the pure writer turns them into CP437 SIE bytes as they come. */
-#include "api_exports.h"
+#include "api_handlers.h"
 
 #include "api_stream.h"
 #include "civil_date.h"

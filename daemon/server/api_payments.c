@@ -1,7 +1,7 @@
 /* api_payments: the daemon validates shapes (and a whole CSV file, listing every bad line); the
  * database records the payment, skips lines it already has, and posts the journal, in one
  * transaction. */
-#include "api_payments.h"
+#include "api_handlers.h"
 
 #include "accrual.h"
 #include "api_stream.h"
@@ -240,6 +240,10 @@ static void on_recon_csv_end(struct api_stream *s)
 static const struct api_stream_ops recon_csv_ops = {"text/csv; charset=utf-8", on_recon_csv_row,
                                                     on_recon_csv_end, NULL};
 
+static const char reconciliation_usage[] =
+    "municipality (4 digits) and month (YYYY-MM) are required; format is json or csv; "
+    "as_known_at an RFC 3339 timestamp";
+
 void api_reconciliation(struct api_call *c)
 {
     static const char *const names[] = {"municipality", "month", "format", "as_known_at", NULL};
@@ -259,10 +263,7 @@ void api_reconciliation(struct api_call *c)
         if (!api_timestamp_valid(at))
             bad = "as_known_at";
     }
-    if (api_query_refused(c, &q, "invalid_query",
-                          "municipality (4 digits) and month (YYYY-MM) are required; format is "
-                          "json or csv; as_known_at an RFC 3339 timestamp",
-                          bad))
+    if (api_query_refused(c, &q, "invalid_query", reconciliation_usage, bad))
         return;
     if (api_scope_municipality(c, v[MUNI], &muni)) {
         const char *params[5] = {c->client.scope, muni, month, at[0] ? at : NULL,

@@ -1,6 +1,6 @@
 /* api_placements: shape checks for placement requests; the rules that need the stored facts
  * (person, overlap, move order) run in the database in the same transaction as the write. */
-#include "api_placements.h"
+#include "api_handlers.h"
 
 #include "civil_date.h"
 

@@ -1,9 +1,6 @@
 /* api_router: the route table (method, path pattern, role, flags, handler) and the dispatch of a
  * request to its row: 404 for a path no row has, 405 with Allow for a method it lacks. */
-#include "api_exports.h"
-#include "api_ledger.h"
-#include "api_payments.h"
-#include "api_placements.h"
+#include "api_handlers.h"
 #include "api_private.h"
 #include "api_runs.h"
 
