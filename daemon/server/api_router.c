@@ -8,36 +8,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GET EVHTTP_REQ_GET
-#define POST EVHTTP_REQ_POST
+/* One row: method, path pattern ("{id}" matches one segment), the least role, flags, handler. */
+#define ROUTE(m, pattern, role, flags, fn)                                                         \
+    {                                                                                              \
+        EVHTTP_REQ_##m, pattern, ROLE_##role, flags, fn                                            \
+    }
 #define PERSONS ROUTE_PERSONS
+#define NATIONAL ROUTE_NATIONAL
 #define MONEY ROUTE_KEY
+#define FRESH ROUTE_FRESH_AUTH
 
 static const struct api_route routes[] = {
-    {GET, "/healthz", ROLE_NONE, 0, api_meta_health},
-    {GET, "/readyz", ROLE_NONE, 0, api_meta_ready},
-    {GET, "/v1/openapi.json", ROLE_NONE, 0, api_meta_openapi},
-    {POST, "/v1/placements", ROLE_WRITE, PERSONS, api_placement_create},
-    {GET, "/v1/placements", ROLE_READ, PERSONS, api_placement_list},
-    {POST, "/v1/placements/search", ROLE_READ, PERSONS, api_placement_search},
-    {GET, "/v1/placements/{id}", ROLE_READ, PERSONS, api_placement_get},
-    {POST, "/v1/placements/{id}/move-in", ROLE_WRITE, PERSONS, api_placement_move_in},
-    {POST, "/v1/placements/{id}/move-out", ROLE_WRITE, PERSONS, api_placement_move_out},
-    {POST, "/v1/placements/{id}/corrections", ROLE_WRITE, PERSONS, api_placement_correct},
-    {GET, "/v1/placements/{id}/accruals", ROLE_READ, PERSONS, api_placement_accruals},
-    {GET, "/v1/rates", ROLE_READ, 0, api_rates_list},
-    {POST, "/v1/rates", ROLE_ADMIN, ROUTE_NATIONAL | MONEY, api_rate_create},
-    {POST, "/v1/allocations", ROLE_WRITE, MONEY, api_allocation_create},
-    {GET, "/v1/allocations", ROLE_READ, 0, api_allocations_list},
-    {POST, "/v1/accruals/run", ROLE_ADMIN, ROUTE_NATIONAL | MONEY | ROUTE_FRESH_AUTH,
-     api_run_start},
-    {GET, "/v1/accruals/runs/{id}", ROLE_READ, 0, api_run_get},
-    {GET, "/v1/ledger/entries", ROLE_READ, PERSONS, api_ledger_entries},
-    {GET, "/v1/municipalities/{id}/balance", ROLE_READ, 0, api_balance},
-    {POST, "/v1/payments", ROLE_WRITE, MONEY, api_payment_create},
-    {POST, "/v1/payments/import", ROLE_WRITE, MONEY, api_payment_import},
-    {GET, "/v1/reports/reconciliation", ROLE_READ, PERSONS, api_reconciliation},
-    {GET, "/v1/exports/sie", ROLE_READ, PERSONS, api_export_sie},
+    ROUTE(GET, "/healthz", NONE, 0, api_meta_health),
+    ROUTE(GET, "/readyz", NONE, 0, api_meta_ready),
+    ROUTE(GET, "/v1/openapi.json", NONE, 0, api_meta_openapi),
+    ROUTE(POST, "/v1/placements", WRITE, PERSONS, api_placement_create),
+    ROUTE(GET, "/v1/placements", READ, PERSONS, api_placement_list),
+    ROUTE(POST, "/v1/placements/search", READ, PERSONS, api_placement_search),
+    ROUTE(GET, "/v1/placements/{id}", READ, PERSONS, api_placement_get),
+    ROUTE(POST, "/v1/placements/{id}/move-in", WRITE, PERSONS, api_placement_move_in),
+    ROUTE(POST, "/v1/placements/{id}/move-out", WRITE, PERSONS, api_placement_move_out),
+    ROUTE(POST, "/v1/placements/{id}/corrections", WRITE, PERSONS, api_placement_correct),
+    ROUTE(GET, "/v1/placements/{id}/accruals", READ, PERSONS, api_placement_accruals),
+    ROUTE(GET, "/v1/rates", READ, 0, api_rates_list),
+    ROUTE(POST, "/v1/rates", ADMIN, NATIONAL | MONEY, api_rate_create),
+    ROUTE(POST, "/v1/allocations", WRITE, MONEY, api_allocation_create),
+    ROUTE(GET, "/v1/allocations", READ, 0, api_allocations_list),
+    ROUTE(POST, "/v1/accruals/run", ADMIN, NATIONAL | MONEY | FRESH, api_run_start),
+    ROUTE(GET, "/v1/accruals/runs/{id}", READ, 0, api_run_get),
+    ROUTE(GET, "/v1/ledger/entries", READ, PERSONS, api_ledger_entries),
+    ROUTE(GET, "/v1/municipalities/{id}/balance", READ, 0, api_balance),
+    ROUTE(POST, "/v1/payments", WRITE, MONEY, api_payment_create),
+    ROUTE(POST, "/v1/payments/import", WRITE, MONEY, api_payment_import),
+    ROUTE(GET, "/v1/reports/reconciliation", READ, PERSONS, api_reconciliation),
+    ROUTE(GET, "/v1/exports/sie", READ, PERSONS, api_export_sie),
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
@@ -77,7 +81,7 @@ static void reply_method_not_allowed(struct api_call *c, const char *path)
     char allow[64] = "";
     char id[24];
     for (size_t i = 0; i < NROUTES; i++) {
-        const char *m = routes[i].method == GET ? "GET" : "POST";
+        const char *m = routes[i].method == EVHTTP_REQ_GET ? "GET" : "POST";
         if (route_match(routes[i].pattern, path, id, sizeof id) && strstr(allow, m) == NULL)
             snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
                      allow[0] ? ", " : "", m);
