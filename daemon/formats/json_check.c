@@ -2,6 +2,7 @@
 #include "json_check.h"
 
 #include "civil_date.h"
+#include "json_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,15 +22,8 @@ void jc_fail(struct jc_error *err, int status, const char *code, const char *fie
 
 char *jc_error_json(const struct jc_error *err)
 {
-    json_t *e = json_pack("{s:s, s:s}", "code", err->code, "message", err->message);
-    if (e == NULL)
-        return NULL;
-    if (err->field[0] != '\0')
-        json_object_set_new(e, "field", json_string(err->field));
-    json_t *root = json_pack("{s:o}", "error", e);
-    char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
-    return s;
+    return json_error_body(err->code, err->message, err->field[0] != '\0' ? err->field : NULL,
+                           NULL);
 }
 
 bool jc_parse_object(const char *body, size_t len, json_t **out, struct jc_error *err)

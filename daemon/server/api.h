@@ -87,6 +87,10 @@ json_t *api_body_object(struct api_call *c, const char *const *allowed);
  * parameters are answered with 400. On success the caller clears q (evhttp_clear_headers). */
 bool api_params_parse(struct api_call *c, struct evkeyvalq *q, const char *const *names,
                       const char **values);
+/* bad (a parameter's name) non-NULL: clears q and answers 400 `code` naming it, and returns true
+ * (the handler returns); NULL: false. */
+bool api_query_refused(struct api_call *c, struct evkeyvalq *q, const char *code,
+                       const char *message, const char *bad);
 bool api_scope_municipality(struct api_call *c, const char *asked, const char **out);
 /* A create or record for `muni`: false (and 403 answered) unless the client's scope covers it. */
 bool api_may_write(struct api_call *c, const char *muni);

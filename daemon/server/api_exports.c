@@ -1,6 +1,6 @@
 /* api_exports: one statement streams the export's head, its accounts and then the postings in
  * journal order (api_stream.h); the pure writer turns them into CP437 SIE bytes as they come. */
-#include "api_exports.h"
+#include "api_handlers.h"
 
 #include "api_stream.h"
 #include "civil_date.h"
@@ -157,14 +157,11 @@ void api_export_sie(struct api_call *c)
                       : v[TO] != NULL && !civil_parse(v[TO], strlen(v[TO]), &d)       ? "to"
                       : v[INCLUDE] != NULL && strcmp(v[INCLUDE], "payments") != 0     ? "include"
                                                                                       : NULL;
-    if (bad != NULL) {
-        evhttp_clear_headers(&q);
-        api_reply_error(c, 400, "invalid_query",
-                        "municipality (4 digits) is required; from and to are dates; include "
-                        "may be payments",
-                        bad);
+    if (api_query_refused(c, &q, "invalid_query",
+                          "municipality (4 digits) is required; from and to are dates; include "
+                          "may be payments",
+                          bad))
         return;
-    }
     if (api_scope_municipality(c, v[MUNI], &muni)) {
         struct sie_export *e = calloc(1, sizeof *e);
         const char *params[5] = {c->client.scope, muni, v[FROM], v[TO],

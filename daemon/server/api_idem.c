@@ -1,21 +1,10 @@
-/* api_idem: an Idempotency-Key's form, the writes that must carry one, and the Retry-After of an
- * answer whose key is still in flight. */
+/* api_idem: an Idempotency-Key's form and presence (the route table marks the writes that must
+ * carry one), and the Retry-After of an answer whose key is still in flight. */
 #include "api_idem.h"
-
-#include "api_ledger.h"
-#include "api_payments.h"
-#include "api_runs.h"
 
 #include <string.h>
 
-/* Writes that move money: a retry without a key could pay twice, so they need one. */
-static bool key_required(void (*fn)(struct api_call *c))
-{
-    return fn == api_payment_create || fn == api_payment_import || fn == api_allocation_create ||
-           fn == api_rate_create || fn == api_run_start;
-}
-
-bool api_idem_key_ok(struct api_call *c, void (*fn)(struct api_call *c))
+bool api_idem_key_ok(struct api_call *c, bool required)
 {
     const char *key = http_req_header(c->r, "Idempotency-Key");
     size_t n = key ? strlen(key) : 1;
@@ -27,7 +16,7 @@ bool api_idem_key_ok(struct api_call *c, void (*fn)(struct api_call *c))
                         "Idempotency-Key must be 1 to 255 visible ASCII characters", NULL);
         return false;
     }
-    if (key == NULL && key_required(fn)) {
+    if (key == NULL && required) {
         api_reply_error(c, 428, "idempotency_key_required",
                         "this request moves money: send an Idempotency-Key (a new one for each "
                         "request, the same one to repeat it)",

@@ -1,7 +1,7 @@
 /* api_ledger: the money endpoints. Amounts owed for one placement are computed here by the same
  * pure engine the accrual run uses, so what the API shows and what the ledger posts cannot
  * differ. */
-#include "api_ledger.h"
+#include "api_handlers.h"
 
 #include "accrual.h"
 #include "api_stream.h"
@@ -153,36 +153,43 @@ static void on_entries_end(struct api_stream *s)
 static const struct api_stream_ops entries_ops = {"application/json; charset=utf-8", on_entry_row,
                                                   on_entries_end, free};
 
+/* The first query parameter of GET /v1/ledger/entries with a bad value, or NULL; limit gets the
+ * page size. */
+static const char *entries_bad(const char *const *v, char *limit, size_t limit_len)
+{
+    enum { MUNI, FROM, TO, CODE, CURSOR, LIMIT };
+    int32_t d;
+    enum accrual_code code;
+    if (v[MUNI] != NULL && !api_municipality_valid(v[MUNI]))
+        return "municipality";
+    if (v[FROM] != NULL && !civil_parse(v[FROM], strlen(v[FROM]), &d))
+        return "from";
+    if (v[TO] != NULL && !civil_parse(v[TO], strlen(v[TO]), &d))
+        return "to";
+    if (v[CODE] != NULL && !accrual_code_parse(v[CODE], &code))
+        return "code";
+    if (!api_limit_parse(v[LIMIT], limit, limit_len))
+        return "limit";
+    if (v[CURSOR] != NULL && !api_cursor_valid(v[CURSOR]))
+        return "cursor";
+    return NULL;
+}
+
 void api_ledger_entries(struct api_call *c)
 {
     static const char *const names[] = {"municipality", "from",  "to", "code",
                                         "cursor",       "limit", NULL};
     enum { MUNI, FROM, TO, CODE, CURSOR, LIMIT };
-    const char *v[6], *muni, *bad = NULL;
+    const char *v[6], *muni;
     char limit[12];
-    int32_t d;
-    enum accrual_code code;
     struct evkeyvalq q;
     if (!api_params_parse(c, &q, names, v))
         return;
-    if (v[MUNI] != NULL && !api_municipality_valid(v[MUNI]))
-        bad = "municipality";
-    else if (v[FROM] != NULL && !civil_parse(v[FROM], strlen(v[FROM]), &d))
-        bad = "from";
-    else if (v[TO] != NULL && !civil_parse(v[TO], strlen(v[TO]), &d))
-        bad = "to";
-    else if (v[CODE] != NULL && !accrual_code_parse(v[CODE], &code))
-        bad = "code";
-    else if (!api_limit_parse(v[LIMIT], limit, sizeof limit))
-        bad = "limit";
-    else if (v[CURSOR] != NULL && !api_cursor_valid(v[CURSOR]))
-        bad = "cursor";
-    if (bad != NULL) {
-        evhttp_clear_headers(&q);
-        api_reply_error(c, 400, strcmp(bad, "cursor") == 0 ? "invalid_cursor" : "invalid_query",
-                        "a query parameter has a bad value", bad);
+    const char *bad = entries_bad(v, limit, sizeof limit);
+    if (api_query_refused(c, &q,
+                          bad && strcmp(bad, "cursor") == 0 ? "invalid_cursor" : "invalid_query",
+                          "a query parameter has a bad value", bad))
         return;
-    }
     struct entries_page *pg = NULL;
     if (api_scope_municipality(c, v[MUNI], &muni)) {
         pg = calloc(1, sizeof *pg);

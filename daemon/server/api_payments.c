@@ -1,11 +1,12 @@
 /* api_payments: the daemon validates shapes (and a whole CSV file, listing every bad line); the
  * database records the payment, skips lines it already has, and posts the journal, in one
  * transaction. */
-#include "api_payments.h"
+#include "api_handlers.h"
 
 #include "accrual.h"
 #include "api_stream.h"
 #include "civil_date.h"
+#include "json_error.h"
 #include "payments_csv.h"
 #include "token.h"
 
@@ -153,11 +154,9 @@ static void reply_csv_errors(struct api_call *c, int status, const char *code, c
         json_array_append_new(
             lines, json_pack("{s:I, s:s?, s:s}", "line", (json_int_t)res->errors[i].line, "field",
                              res->errors[i].field, "message", res->errors[i].message));
-    json_t *root = json_pack("{s:{s:s, s:s, s:{s:o, s:I}}}", "error", "code", code, "message", msg,
-                             "details", "lines", lines, "errors_total",
-                             (json_int_t)(res ? res->errors_total : json_array_size(lines)));
-    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
+    json_t *details = json_pack("{s:o, s:I}", "lines", lines, "errors_total",
+                                (json_int_t)(res ? res->errors_total : json_array_size(lines)));
+    char *text = details ? json_error_body(code, msg, NULL, details) : NULL;
     if (text == NULL) {
         api_reply_error(c, 500, "internal", "out of memory", NULL);
         return;
@@ -241,6 +240,10 @@ static void on_recon_csv_end(struct api_stream *s)
 static const struct api_stream_ops recon_csv_ops = {"text/csv; charset=utf-8", on_recon_csv_row,
                                                     on_recon_csv_end, NULL};
 
+static const char reconciliation_usage[] =
+    "municipality (4 digits) and month (YYYY-MM) are required; format is json or csv; "
+    "as_known_at an RFC 3339 timestamp";
+
 void api_reconciliation(struct api_call *c)
 {
     static const char *const names[] = {"municipality", "month", "format", "as_known_at", NULL};
@@ -260,14 +263,8 @@ void api_reconciliation(struct api_call *c)
         if (!api_timestamp_valid(at))
             bad = "as_known_at";
     }
-    if (bad != NULL) {
-        evhttp_clear_headers(&q);
-        api_reply_error(c, 400, "invalid_query",
-                        "municipality (4 digits) and month (YYYY-MM) are required; format is json "
-                        "or csv; as_known_at an RFC 3339 timestamp",
-                        bad);
+    if (api_query_refused(c, &q, "invalid_query", reconciliation_usage, bad))
         return;
-    }
     if (api_scope_municipality(c, v[MUNI], &muni)) {
         const char *params[5] = {c->client.scope, muni, month, at[0] ? at : NULL,
                                  csv ? "csv" : "json"};

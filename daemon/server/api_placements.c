@@ -1,6 +1,6 @@
 /* api_placements: shape checks for placement requests; the rules that need the stored facts
  * (person, overlap, move order) run in the database in the same transaction as the write. */
-#include "api_placements.h"
+#include "api_handlers.h"
 
 #include "civil_date.h"
 
@@ -243,14 +243,11 @@ void api_placement_list(struct api_call *c)
         api_reply_error(c, 400, "invalid_cursor", "the cursor is not valid", "cursor");
         return;
     }
-    if (bad != NULL) {
-        evhttp_clear_headers(&q);
-        api_reply_error(c, 400, "invalid_query",
-                        "a query parameter has a bad value (municipality: 4 digits, active_on: "
-                        "YYYY-MM-DD, limit: 1 to 1000)",
-                        bad);
+    if (api_query_refused(c, &q, "invalid_query",
+                          "a query parameter has a bad value (municipality: 4 digits, active_on: "
+                          "YYYY-MM-DD, limit: 1 to 1000)",
+                          bad))
         return;
-    }
     if (!api_scope_municipality(c, v[MUNI], &muni)) {
         evhttp_clear_headers(&q);
         return;

@@ -11,6 +11,7 @@
 #include "accrual_run.h"
 #include "api_idem.h"
 #include "civil_date.h"
+#include "json_error.h"
 #include "log.h"
 #include "metrics.h"
 #include "strbuf.h"
@@ -61,8 +62,8 @@ static bool idem_replayed(struct api_runs *runs, PGconn *pg)
     bool replay = true;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         runs->status = 503;
-        strbuf_str(&runs->body, "{\"error\":{\"code\":\"database_unavailable\",\"message\":"
-                                "\"cannot check the Idempotency-Key; retry\"}}");
+        json_error_to(&runs->body, "database_unavailable",
+                      "cannot check the Idempotency-Key; retry");
     } else if (PQgetisnull(res, 0, 0)) {
         replay = false; /* claimed: run it */
     } else {
@@ -94,10 +95,10 @@ static void run_unavailable_check(struct api_runs *runs, PGconn *pg)
         return;
     runs->status = 504;
     strbuf_reset(&runs->body);
-    strbuf_str(&runs->body,
-               "{\"error\":{\"code\":\"outcome_unknown\",\"message\":\"the database went away "
-               "during the accrual run, so some municipalities may have been posted; repeat the "
-               "run with the same Idempotency-Key (a run posts only what is missing)\"}}");
+    json_error_to(&runs->body, "outcome_unknown",
+                  "the database went away during the accrual run, so some municipalities may "
+                  "have been posted; repeat the run with the same Idempotency-Key (a run posts "
+                  "only what is missing)");
 }
 
 static void *run_worker(void *arg)
@@ -106,8 +107,8 @@ static void *run_worker(void *arg)
     PGconn *pg = PQconnectdb(runs->conninfo);
     if (PQstatus(pg) != CONNECTION_OK) {
         runs->status = 503;
-        strbuf_str(&runs->body, "{\"error\":{\"code\":\"database_unavailable\",\"message\":"
-                                "\"the accrual run cannot reach the database; retry\"}}");
+        json_error_to(&runs->body, "database_unavailable",
+                      "the accrual run cannot reach the database; retry");
     } else {
         PQclear(PQexec(pg, "SET application_name = 'reimbursed accrual'"));
         if (!idem_replayed(runs, pg)) {

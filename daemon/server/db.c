@@ -251,15 +251,22 @@ static void log_failed(const PGresult *res)
     log_error("db: statement failed: %s %s", state ? state : "-", msg ? msg : "-");
 }
 
+/* The connection's last result, now the caller's; ok: the statement succeeded. */
+static PGresult *conn_take_result(struct db_conn *c, bool *ok)
+{
+    PGresult *res = c->res;
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    *ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+    c->res = NULL;
+    return res;
+}
+
 /* The statement finished: hand its result to the caller and take the next waiting request. */
 static void conn_complete(struct db_conn *c)
 {
     struct db_query *q = c->q;
-    PGresult *res = c->res;
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
-
-    c->res = NULL;
+    bool ok;
+    PGresult *res = conn_take_result(c, &ok);
     if (c->preparing) {
         c->preparing = false;
         if (ok) {
@@ -485,10 +492,8 @@ static void write_finish(struct db_conn *c)
 static void write_batch_done(struct db_conn *c)
 {
     struct db_query *q = c->q;
-    PGresult *res = c->res;
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
-    c->res = NULL;
+    bool ok;
+    PGresult *res = conn_take_result(c, &ok);
     if (q->stage == W_BODY && ok) {
         q->held = res;
         write_send_commit(c);
@@ -573,14 +578,14 @@ static void pool_sweep(evutil_socket_t fd, short what, void *arg)
 struct db_pool *db_pool_new(struct event_base *base, const char *conninfo, int size, int queue_max,
                             int timeout_s, bool prepared)
 {
-    struct db_pool *pool = calloc(1, sizeof *pool);
+    struct db_pool *pool = malloc(sizeof *pool);
     if (pool == NULL)
         return NULL;
-    pool->base = base;
-    pool->size = size;
-    pool->queue_max = queue_max;
-    pool->timeout_s = timeout_s;
-    pool->use_prepared = prepared;
+    *pool = (struct db_pool){.base = base,
+                             .size = size,
+                             .queue_max = queue_max,
+                             .timeout_s = timeout_s,
+                             .use_prepared = prepared};
     pool->conninfo = strdup(conninfo);
     pool->nvariants = db_conninfo_host_count(conninfo);
     pool->variants = calloc((size_t)pool->nvariants, sizeof *pool->variants);

@@ -4,6 +4,7 @@
 #include "http_linger.h"
 #include "http_tickets.h"
 #include "http_private.h"
+#include "json_error.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -14,7 +15,6 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
-#include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -716,22 +716,11 @@ void http_reply(struct http_req *r, int status, const char *body, size_t len, co
     http_reply_typed(r, status, "application/json; charset=utf-8", body, len);
 }
 
-char *http_error_json(const char *code, const char *message, const char *field)
-{
-    json_t *err =
-        field ? json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field)
-              : json_pack("{s:s, s:s}", "code", code, "message", message);
-    json_t *root = json_pack("{s:o}", "error", err);
-    char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
-    json_decref(root);
-    return s;
-}
-
+/* An error reply: json_error_body's body, or 500 internal when it cannot be made. */
 static void reply_error_body(struct http_req *r, int status, char *body, int retry_after_s)
 {
     if (body == NULL) {
-        static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"\"}}";
-        http_reply(r, 500, fallback, sizeof fallback - 1, NULL, 0);
+        http_reply(r, 500, json_error_oom, strlen(json_error_oom), NULL, 0);
         return;
     }
     http_reply(r, status, body, strlen(body), NULL, retry_after_s);
@@ -741,11 +730,11 @@ static void reply_error_body(struct http_req *r, int status, char *body, int ret
 void http_reply_error_retry(struct http_req *r, int status, const char *code, const char *message,
                             int retry_after_s)
 {
-    reply_error_body(r, status, http_error_json(code, message, NULL), retry_after_s);
+    reply_error_body(r, status, json_error_body(code, message, NULL, NULL), retry_after_s);
 }
 
 void http_reply_error(struct http_req *r, int status, const char *code, const char *message,
                       const char *field)
 {
-    reply_error_body(r, status, http_error_json(code, message, field), 0);
+    reply_error_body(r, status, json_error_body(code, message, field, NULL), 0);
 }

@@ -70,9 +70,7 @@ void http_stream_end(struct http_stream *s);
  * after the reply started); frees the request and the stream. */
 void http_stream_abort(struct http_stream *s, const char *why);
 
-/* {"error":{"code","message"[,"field"]}} as compact JSON; malloc'd (NULL when out of memory). */
-char *http_error_json(const char *code, const char *message, const char *field);
-/* Replies with http_error_json's body; field may be NULL. */
+/* Replies with json_error_body's body (json_error.h); field may be NULL. */
 void http_reply_error(struct http_req *r, int status, const char *code, const char *message,
                       const char *field);
 void http_reply_error_retry(struct http_req *r, int status, const char *code, const char *message,

@@ -12,6 +12,7 @@
 #include "http_linger.h"
 
 #include "http.h"
+#include "json_error.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -67,13 +68,9 @@ static time_t mono_now(void)
 
 struct http_linger *http_linger_new(struct event_base *base, http_linger_id_fn id, void *id_arg)
 {
-    struct http_linger *l = calloc(1, sizeof *l);
-    if (l == NULL)
-        return NULL;
-    l->base = base;
-    l->id = id;
-    l->id_arg = id_arg;
-    l->max_body_bytes = 0;
+    struct http_linger *l = malloc(sizeof *l);
+    if (l != NULL)
+        *l = (struct http_linger){.base = base, .id = id, .id_arg = id_arg, .max_body_bytes = 0};
     return l;
 }
 
@@ -169,7 +166,7 @@ static void rewrite_413(evutil_socket_t unused, short what, void *arg)
     l->id(l->id_arg, id, sizeof id);
     snprintf(msg, sizeof msg, "the request body is over %ld bytes (max_body_bytes)",
              l->max_body_bytes);
-    char *body = http_error_json("payload_too_large", msg, NULL);
+    char *body = json_error_body("payload_too_large", msg, NULL, NULL);
     evbuffer_copyout(out, version, 8);
     if (body != NULL) {
         evbuffer_drain(out, evbuffer_get_length(out));
@@ -221,11 +218,10 @@ struct http_linger_conn *http_linger_conn_new(struct http_linger *l, struct buff
     lc->bev = bev;
     lc->fd = -1;
     lc->watch = evbuffer_add_cb(bufferevent_get_output(bev), on_output, lc);
-    if (lc->watch == NULL) {
-        free(lc);
-        return NULL;
-    }
-    return lc;
+    if (lc->watch != NULL)
+        return lc;
+    free(lc);
+    return NULL;
 }
 
 void http_linger_conn_gone(struct http_linger_conn *lc)
@@ -242,11 +238,11 @@ void http_linger_conn_gone(struct http_linger_conn *lc)
 
 void http_linger_close_all(struct http_linger *l)
 {
-    if (l == NULL)
-        return;
-    l->closing = true;
-    while (l->socks != NULL)
-        linger_end(l->socks);
+    if (l != NULL) {
+        l->closing = true;
+        while (l->socks != NULL)
+            linger_end(l->socks);
+    }
 }
 
 void http_linger_free(struct http_linger *l)

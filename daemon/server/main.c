@@ -69,10 +69,10 @@ static void fd_limit_raise(const struct rb_config *cfg)
 /* Waits for in-flight requests to finish, up to the deadline, then leaves the loop. */
 static void drain_tick(evutil_socket_t fd, short what, void *arg)
 {
-    struct daemon *d = arg;
-    struct timespec now;
     (void)fd;
     (void)what;
+    struct daemon *d = arg;
+    struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int active = http_server_active_requests(d->http);
     if (active == 0 || now.tv_sec - d->drain_started.tv_sec >= DRAIN_DEADLINE_S) {
@@ -233,18 +233,10 @@ static void daemon_free(struct daemon *d)
     metrics_server_free(d->metrics);
     http_server_free(d->http);
     api_free(d->api);
-    if (d->sigterm)
-        event_free(d->sigterm);
-    if (d->sigint)
-        event_free(d->sigint);
-    if (d->sighup)
-        event_free(d->sighup);
-    if (d->drain)
-        event_free(d->drain);
-    if (d->watchdog)
-        event_free(d->watchdog);
-    if (d->role_tick)
-        event_free(d->role_tick);
+    struct event *evs[] = {d->sigterm, d->sigint, d->sighup, d->drain, d->watchdog, d->role_tick};
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        if (evs[i] != NULL)
+            event_free(evs[i]);
     if (d->base)
         event_base_free(d->base);
     config_free(&d->cfg);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "db.h"
 #include "http.h"
+#include "json_error.h"
 #include "log.h"
 #include "payments_csv.h"
 #include "token.h"
@@ -190,51 +191,28 @@ void http_reply(struct http_req *r, int status, const char *body, size_t len, co
     http_reply_typed(r, status, "application/json; charset=utf-8", body, len);
 }
 
-/* As http.c builds it; a pack that fails there turns the reply into a 500, which is a bug of
- * whoever passed text that is not UTF-8. */
-char *http_error_json(const char *code, const char *message, const char *field)
+/* As http.c builds them (json_error_body); a body that cannot be made there turns the reply into
+ * a 500, which is a bug of whoever passed text that is not UTF-8. */
+static void reply_error(struct http_req *r, int status, const char *code, const char *message,
+                        const char *field, int retry_after_s)
 {
-    json_t *err =
-        field ? json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field)
-              : json_pack("{s:s, s:s}", "code", code, "message", message);
-    FUZZ_CHECK(err != NULL, "error %s cannot be JSON (not UTF-8?): %s / %s", code, message,
-               field ? field : "-");
-    json_t *root = json_pack("{s:o}", "error", err);
-    char *s = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return s;
+    char *s = json_error_body(code, message, field, NULL);
+    FUZZ_CHECK(s != NULL, "error reply %d %s cannot be JSON (not UTF-8?): %s / %s", status, code,
+               message, field ? field : "-");
+    http_reply(r, status, s, strlen(s), NULL, retry_after_s);
+    free(s);
 }
 
-/* As http.c builds them; a pack that fails there turns the reply into a 500, which is a bug of
- * whoever passed text that is not UTF-8. */
 void http_reply_error_retry(struct http_req *r, int status, const char *code, const char *message,
                             int retry_after_s)
 {
-    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
-    FUZZ_CHECK(err != NULL, "error reply %d %s cannot be JSON (message not UTF-8?): %s", status,
-               code, message);
-    json_t *root = json_pack("{s:o}", "error", err);
-    char *s = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    http_reply(r, status, s, strlen(s), NULL, retry_after_s);
-    free(s);
+    reply_error(r, status, code, message, NULL, retry_after_s);
 }
 
 void http_reply_error(struct http_req *r, int status, const char *code, const char *message,
                       const char *field)
 {
-    if (field == NULL) {
-        http_reply_error_retry(r, status, code, message, 0);
-        return;
-    }
-    json_t *err = json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "field", field);
-    FUZZ_CHECK(err != NULL, "error reply %d %s cannot be JSON (not UTF-8?): %s / %s", status, code,
-               message, field);
-    json_t *root = json_pack("{s:o}", "error", err);
-    char *s = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    http_reply(r, status, s, strlen(s), NULL, 0);
-    free(s);
+    reply_error(r, status, code, message, field, 0);
 }
 
 /* ---- checks of what would reach the database ---- */

@@ -11,6 +11,7 @@
 
 #include "civil_date.h"
 #include "json_check.h"
+#include "json_error.h"
 
 static void clear_err(struct jc_error *err)
 {
@@ -588,6 +589,38 @@ static void test_error_json(void **state)
     check_error_json(&err, true);
 }
 
+/* json_error_body writes every JSON error of the API: the members in this order, compact, so
+ * the bytes are the ones the API answered before it was the one writer. */
+static void test_error_body_bytes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *field;
+        const char *details;
+        const char *want;
+    } cases[] = {
+        {NULL, NULL, "{\"error\":{\"code\":\"c\",\"message\":\"m 'x' (y)\"}}"},
+        {"f", NULL, "{\"error\":{\"code\":\"c\",\"message\":\"m 'x' (y)\",\"field\":\"f\"}}"},
+        {NULL, "{\"lines\":[],\"errors_total\":0}",
+         "{\"error\":{\"code\":\"c\",\"message\":\"m 'x' (y)\",\"details\":{\"lines\":[],"
+         "\"errors_total\":0}}}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *details = cases[i].details ? json_loads(cases[i].details, 0, NULL) : NULL;
+        char *s = json_error_body("c", "m 'x' (y)", cases[i].field, details);
+        assert_non_null(s);
+        assert_string_equal(s, cases[i].want);
+        free(s);
+    }
+    assert_null(json_error_body("c", "not UTF-8 \xff", NULL, NULL));
+    struct strbuf b = {0};
+    json_error_to(&b, "database_unavailable", "cannot check the Idempotency-Key; retry");
+    assert_string_equal(strbuf_cstr(&b),
+                        "{\"error\":{\"code\":\"database_unavailable\",\"message\":"
+                        "\"cannot check the Idempotency-Key; retry\"}}");
+    strbuf_free(&b);
+}
+
 static void test_unknown_field_long_name(void **state)
 {
     (void)state;
@@ -630,14 +663,23 @@ static void test_unknown_field_long_name(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_object_ok),  cmocka_unit_test(test_parse_malformed),
-        cmocka_unit_test(test_parse_non_object), cmocka_unit_test(test_parse_duplicate_keys),
-        cmocka_unit_test(test_only_fields),      cmocka_unit_test(test_missing_field),
-        cmocka_unit_test(test_optional_absent),  cmocka_unit_test(test_null_is_absent),
-        cmocka_unit_test(test_get_string),       cmocka_unit_test(test_get_date),
-        cmocka_unit_test(test_get_bool),         cmocka_unit_test(test_get_int_bounds),
-        cmocka_unit_test(test_get_enum),         cmocka_unit_test(test_get_municipality),
-        cmocka_unit_test(test_error_json),       cmocka_unit_test(test_unknown_field_long_name),
+        cmocka_unit_test(test_parse_object_ok),
+        cmocka_unit_test(test_parse_malformed),
+        cmocka_unit_test(test_parse_non_object),
+        cmocka_unit_test(test_parse_duplicate_keys),
+        cmocka_unit_test(test_only_fields),
+        cmocka_unit_test(test_missing_field),
+        cmocka_unit_test(test_optional_absent),
+        cmocka_unit_test(test_null_is_absent),
+        cmocka_unit_test(test_get_string),
+        cmocka_unit_test(test_get_date),
+        cmocka_unit_test(test_get_bool),
+        cmocka_unit_test(test_get_int_bounds),
+        cmocka_unit_test(test_get_enum),
+        cmocka_unit_test(test_get_municipality),
+        cmocka_unit_test(test_error_json),
+        cmocka_unit_test(test_error_body_bytes),
+        cmocka_unit_test(test_unknown_field_long_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
