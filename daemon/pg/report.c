@@ -5,11 +5,11 @@
 
 #include "civil_date.h"
 #include "ledger_sie.h"
+#include "pg_workers.h"
 #include "strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,6 @@
 
 #define TOP_DISCREPANCIES 20
 #define MAX_CLASSES 8
-#define MAX_JOBS 16
 #define FILE_MODE 0640
 #define DIR_MODE 0750
 
@@ -317,7 +316,7 @@ static struct report_cut_info cut_info(const struct report_cut *c)
 
 /* ------------------------------------------------------------------ one municipality's data */
 
-/* Shared by the workers; read-only but for `next`. */
+/* Shared by the workers; read-only but for the slots of `out`. */
 struct job {
     const struct report_cut *cut;
     char cut_day[CIVIL_DATE_LEN + 1];      /* D */
@@ -327,10 +326,8 @@ struct job {
     int32_t recon_month_day;
     const char *dir;
     const struct ledger_chart *chart; /* the configured chart, as the API uses */
-    struct report_outcome *out;
+    struct report_outcome *out;       /* one slot per municipality, each written by one worker */
     size_t n;
-    size_t next;
-    pthread_mutex_t lock;
 };
 
 struct muni {
@@ -550,82 +547,19 @@ static void muni_report(PGconn *pg, const struct job *j, struct report_outcome *
     muni_free(&m);
 }
 
-/* ------------------------------------------------------------------ workers */
-
-struct worker {
-    struct job *job;
-    PGconn *pg;
-    pthread_t thread;
-    bool started;
-};
-
-static void *worker_main(void *arg)
+static void muni_work(void *ctx, int worker, PGconn *pg, size_t item)
 {
-    struct worker *w = arg;
-    for (;;) {
-        pthread_mutex_lock(&w->job->lock);
-        size_t i = w->job->next++;
-        pthread_mutex_unlock(&w->job->lock);
-        if (i >= w->job->n)
-            break;
-        muni_report(w->pg, w->job, &w->job->out[i]);
-    }
-    return NULL;
+    struct job *j = ctx;
+    (void)worker;
+    muni_report(pg, j, &j->out[item]);
 }
 
-/* A second connection with the first one's parameters. */
-static PGconn *conn_clone(PGconn *pg)
-{
-    PQconninfoOption *opts = PQconninfo(pg);
-    if (opts == NULL)
-        return NULL;
-    size_t n = 0;
-    while (opts[n].keyword != NULL)
-        n++;
-    const char **kw = calloc(n + 1, sizeof *kw), **val = calloc(n + 1, sizeof *val);
-    PGconn *c = NULL;
-    if (kw != NULL && val != NULL) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (opts[i].val != NULL && opts[i].val[0] != '\0') {
-                kw[k] = opts[i].keyword;
-                val[k++] = opts[i].val;
-            }
-        c = PQconnectdbParams(kw, val, 0);
-    }
-    free(kw);
-    free(val);
-    PQconninfoFree(opts);
-    if (c != NULL && PQstatus(c) != CONNECTION_OK) {
-        PQfinish(c);
-        return NULL;
-    }
-    if (c != NULL)
-        PQclear(PQexec(c, "SET client_min_messages = warning"));
-    return c;
-}
-
-/* Runs the job on up to `jobs` connections; extra connections that cannot be opened are
- * simply not used. */
+/* Runs the job on up to `jobs` connections (pg_workers.h). */
 static void workers_run(PGconn *pg, struct job *j, int jobs)
 {
-    struct worker w[MAX_JOBS] = {0};
-    int n = jobs < 1 ? 1 : jobs > MAX_JOBS ? MAX_JOBS : jobs;
-    if ((size_t)n > j->n)
-        n = j->n > 0 ? (int)j->n : 1;
-    w[0] = (struct worker){j, pg, 0, false};
-    for (int i = 1; i < n; i++) {
-        w[i] = (struct worker){j, conn_clone(pg), 0, false};
-        if (w[i].pg != NULL)
-            w[i].started = pthread_create(&w[i].thread, NULL, worker_main, &w[i]) == 0;
-    }
-    worker_main(&w[0]);
-    for (int i = 1; i < n; i++) {
-        if (w[i].started)
-            pthread_join(w[i].thread, NULL);
-        if (w[i].pg != NULL)
-            PQfinish(w[i].pg);
-    }
+    struct pg_workers w = {pg,        NULL, "SET client_min_messages = warning", NULL, jobs, j->n,
+                           muni_work, j};
+    pg_workers_run(&w);
 }
 
 /* ------------------------------------------------------------------ the whole run */
@@ -697,7 +631,6 @@ static void job_init(struct job *j, const struct report_result *res, const char 
     civil_format(res->recon_month, j->recon_month);
     civil_format(civil_month_start(res->cut.date), j->ended_before);
     j->ended_before_p = j->ended_before;
-    pthread_mutex_init(&j->lock, NULL);
 }
 
 bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs,
@@ -712,7 +645,6 @@ bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs,
     struct job j;
     job_init(&j, res, dir, chart);
     workers_run(pg, &j, jobs);
-    pthread_mutex_destroy(&j.lock);
     res->ok = true;
     for (size_t i = 0; i < res->nmunis; i++) {
         res->ok = res->ok && res->munis[i].ok;
