@@ -141,14 +141,6 @@ static bool deltas_push(struct deltas *d, struct delta x)
     return true;
 }
 
-static int posted_cmp(const void *pa, const void *pb)
-{
-    const struct accrual_posted *a = pa, *b = pb;
-    if (a->month != b->month)
-        return a->month < b->month ? -1 : 1;
-    return (int)a->code - (int)b->code;
-}
-
 /* Buffers for accrual_diff, reused from one placement to the next. */
 struct scratch {
     struct accrual_line *out;
@@ -346,7 +338,7 @@ static bool placements_diff(struct run *r, const char *muni, const PGresult *pl,
         size_t first = j;
         while (j < np && posted[j].id == id)
             j++;
-        qsort(posted + first, j - first, sizeof *posted, posted_cmp);
+        qsort(posted + first, j - first, sizeof *posted, accrual_posted_cmp);
         struct accrual_facts f;
         struct accrual_error e;
         size_t n = 0;

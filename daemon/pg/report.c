@@ -50,60 +50,28 @@ static const char munis_sql[] =
     "AND y.recorded_at <= $1::timestamptz) ORDER BY m.code";
 
 /* The municipality's reconciliation rows (every month) at the cut, read once per municipality
- * with api.recon_rows and classified with api.recon_class; the statements below all read them.
- * (api.recon_rows reads the whole ledger of the municipality: calling it through
- * api.reconciliation twice and api.balance once more would take four times as long.) */
-static const char rows_table_sql[] =
-    "CREATE TEMP TABLE IF NOT EXISTS report_rows (month date, dossier_number text, "
-    "placement_id bigint, code text, owed_ore bigint, paid_ore bigint, class text) "
-    "ON COMMIT DELETE ROWS";
+ * into recon_tmp by api.recon_fill, as the API's reconciliation and balance read them; the
+ * documents are the API's own functions over those rows (sql/019_reports.sql), so the CSV and
+ * JSON are byte for byte what GET /v1/reports/reconciliation?as_known_at=cut returns and the
+ * totals are GET /v1/municipalities/{code}/balance's. (api.recon_rows reads the whole ledger of
+ * the municipality: calling it through api.reconciliation twice and api.balance once more would
+ * take four times as long.) */
+static const char rows_fill_sql[] = "SELECT api.recon_fill($1, $2::timestamptz, NULL)";
 
-static const char rows_fill_sql[] =
-    "INSERT INTO report_rows SELECT month, dossier_number, placement_id, code, owed_ore, "
-    "paid_ore, api.recon_class(owed_ore, paid_ore, covered, known_person) "
-    "FROM api.recon_rows($1, $2::timestamptz)";
+static const char recon_json_sql[] = "SELECT api.recon_json_of($1, $2::date, $3::timestamptz)";
 
-/* api.reconciliation(scope, $1, $2, $3, 'json'), statement for statement (sql/007_payments.sql);
- * tests/report/test_report.sh checks the bytes against GET /v1/reports/reconciliation. */
-static const char recon_json_sql[] =
-    "WITH t AS (SELECT dossier_number, placement_id, code, owed_ore, paid_ore, class "
-    "FROM report_rows WHERE month = $2::date) "
-    "SELECT json_build_object('municipality', $1::text, 'month', api.month_text($2::date), "
-    "'as_known_at', api.ts($3::timestamptz), "
-    "'rows', (SELECT coalesce(json_agg(json_build_object('dossier_number', dossier_number, "
-    "'placement_id', placement_id::text, 'code', code, 'owed_ore', owed_ore, 'paid_ore', "
-    "paid_ore, 'diff_ore', paid_ore - owed_ore, 'class', class) ORDER BY dossier_number NULLS "
-    "LAST, code), '[]'::json) FROM t), "
-    "'totals', (SELECT coalesce(json_agg(json_build_object('class', class, 'code', code, "
-    "'owed_ore', o, 'paid_ore', p, 'diff_ore', p - o) ORDER BY class, code), '[]'::json) "
-    "FROM (SELECT class, code, sum(owed_ore)::bigint AS o, sum(paid_ore)::bigint AS p FROM t "
-    "GROUP BY class, code) x))::text";
+static const char recon_csv_sql[] = "SELECT api.recon_csv_of($1, $2::date)";
 
-/* api.reconciliation(scope, $1, $2, at, 'csv'), likewise. */
-static const char recon_csv_sql[] =
-    "SELECT 'municipality;month;dossier_number;placement_id;code;owed_ore;paid_ore;diff_ore;"
-    "class' || E'\\r\\n' || coalesce(string_agg(concat_ws(';', $1::text, api.month_text($2::date), "
-    "coalesce(dossier_number, ''), coalesce(placement_id::text, ''), code, owed_ore, paid_ore, "
-    "paid_ore - owed_ore, class), E'\\r\\n' ORDER BY dossier_number NULLS LAST, code) || "
-    "E'\\r\\n', '') FROM report_rows WHERE month = $2::date";
-
-/* api.balance(scope, muni, $1) per code, likewise: owed counts the months that had ended by
- * the cut (Stockholm), the running month's accruals are not due. */
 static const char balance_sql[] =
-    "WITH r AS (SELECT code, month < date_trunc('month', "
-    "api.stockholm_date($1::timestamptz))::date "
-    "AS due, owed_ore AS owed, paid_ore AS paid FROM report_rows) "
-    "SELECT code, coalesce(sum(owed) FILTER (WHERE due), 0), coalesce(sum(paid), 0), "
-    "coalesce(sum(greatest(0, owed - paid)) FILTER (WHERE due), 0), "
-    "coalesce(sum(greatest(0, paid - CASE WHEN due THEN owed ELSE 0 END)), 0), "
-    "coalesce(sum(owed) FILTER (WHERE NOT due), 0) FROM r GROUP BY code ORDER BY code";
+    "SELECT code, owed_ore, paid_ore, outstanding_ore, reclaim_ore, not_due_ore "
+    "FROM api.balance_codes($1::timestamptz)";
 
 /* The ended months ($1 = first day of D's month): part 0 owed/paid per month, part 1 the
  * largest differences (rows that only wait for a payment list after the others: a month whose
  * list has not come yet would otherwise fill the table with rows that need no action), part 2
  * rows per class. */
 static const char figures_sql[] =
-    "WITH r AS (SELECT * FROM report_rows WHERE month < $1::date), "
+    "WITH r AS (SELECT * FROM recon_tmp WHERE month < $1::date), "
     "m AS (SELECT month, sum(owed_ore)::bigint AS owed, sum(paid_ore)::bigint AS paid "
     "FROM r GROUP BY month), "
     "d AS (SELECT r.*, row_number() OVER (ORDER BY class = 'not_yet_paid', "
@@ -434,7 +402,6 @@ static bool muni_read(PGconn *pg, const struct job *j, struct muni *m, char *err
     const char *pe[2] = {m->code, j->cut_day};
     bool ok =
         begin_scoped(pg, m->code, err, errlen) &&
-        command(pg, rows_table_sql, 0, NULL, "the rows table", err, errlen) &&
         command(pg, rows_fill_sql, 2, pb, "reconciliation rows", err, errlen) &&
         (m->json = query(pg, recon_json_sql, 3, pr, "reconciliation (json)", err, errlen)) !=
             NULL &&

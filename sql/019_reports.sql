@@ -1,0 +1,150 @@
+-- Issue 14, item 4: the nightly report is a view of the API. The reconciliation and balance
+-- documents are built by one set of functions over the reconciliation rows held in the
+-- transaction-local table recon_tmp (api.recon_fill): GET /v1/reports/reconciliation fills it
+-- with one month, GET /v1/municipalities/{code}/balance with every month, and the nightly report
+-- (daemon/pg/report.c) fills it once per municipality and reads the same documents from it (it
+-- must not call api.recon_rows, which reads the municipality's whole ledger, once per document).
+-- One CSV line format for the buffered and the streamed reconciliation.
+
+-- The rows of api.recon_rows(p_muni, p_at), classified, for p_month only or (NULL) every month.
+CREATE OR REPLACE FUNCTION api.recon_fill(p_muni text, p_at timestamptz, p_month date)
+    RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS recon_tmp (month date, dossier_number text,
+        placement_id bigint, code text, owed_ore bigint, paid_ore bigint, class text)
+        ON COMMIT DROP;
+    TRUNCATE recon_tmp;
+    INSERT INTO recon_tmp
+    SELECT r.month, r.dossier_number, r.placement_id, r.code, r.owed_ore, r.paid_ore,
+           api.recon_class(r.owed_ore, r.paid_ore, r.covered, r.known_person)
+      FROM api.recon_rows(p_muni, p_at) r
+     WHERE p_month IS NULL OR r.month = p_month;
+END $$;
+
+CREATE OR REPLACE FUNCTION api.recon_csv_header() RETURNS text
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT 'municipality;month;dossier_number;placement_id;code;owed_ore;paid_ore;diff_ore;class' $$;
+
+-- One line of the reconciliation CSV (without its CRLF).
+CREATE OR REPLACE FUNCTION api.recon_csv_line(p_muni text, p_month date, p_dossier text,
+                                              p_placement bigint, p_code text, p_owed bigint,
+                                              p_paid bigint, p_class text) RETURNS text
+    LANGUAGE sql STABLE AS $$
+    SELECT concat_ws(';', p_muni, api.month_text(p_month), coalesce(p_dossier, ''),
+                     coalesce(p_placement::text, ''), p_code, p_owed, p_paid, p_paid - p_owed,
+                     p_class) $$;
+
+-- The reconciliation of p_month as CSV, from recon_tmp.
+CREATE OR REPLACE FUNCTION api.recon_csv_of(p_muni text, p_month date) RETURNS text
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN api.recon_csv_header() || E'\r\n' ||
+           coalesce((SELECT string_agg(api.recon_csv_line(p_muni, p_month, t.dossier_number,
+                                           t.placement_id, t.code, t.owed_ore, t.paid_ore,
+                                           t.class), E'\r\n'
+                                       ORDER BY t.dossier_number NULLS LAST, t.code) || E'\r\n'
+                       FROM recon_tmp t WHERE t.month = p_month), '');
+END $$;
+
+-- The reconciliation of p_month as JSON, from recon_tmp.
+CREATE OR REPLACE FUNCTION api.recon_json_of(p_muni text, p_month date, p_at timestamptz)
+    RETURNS text
+    LANGUAGE plpgsql AS $$
+DECLARE
+    rows json;
+    totals json;
+BEGIN
+    SELECT coalesce(json_agg(json_build_object(
+               'dossier_number', t.dossier_number, 'placement_id', t.placement_id::text,
+               'code', t.code, 'owed_ore', t.owed_ore, 'paid_ore', t.paid_ore,
+               'diff_ore', t.paid_ore - t.owed_ore, 'class', t.class)
+               ORDER BY t.dossier_number NULLS LAST, t.code), '[]'::json)
+      INTO rows FROM recon_tmp t WHERE t.month = p_month;
+    SELECT coalesce(json_agg(json_build_object('class', x.class, 'code', x.code, 'owed_ore', x.o,
+               'paid_ore', x.p, 'diff_ore', x.p - x.o) ORDER BY x.class, x.code), '[]'::json)
+      INTO totals
+      FROM (SELECT t.class, t.code, sum(t.owed_ore)::bigint AS o, sum(t.paid_ore)::bigint AS p
+              FROM recon_tmp t WHERE t.month = p_month GROUP BY t.class, t.code) x;
+    RETURN json_build_object('municipality', p_muni, 'month', api.month_text(p_month),
+               'as_known_at', api.ts(p_at), 'rows', rows, 'totals', totals)::text;
+END $$;
+
+-- The balance per code, from recon_tmp (every month): owed counts the months that had ended by
+-- p_as_of (Stockholm); the running month's accruals are not due.
+CREATE OR REPLACE FUNCTION api.balance_codes(p_as_of timestamptz)
+    RETURNS TABLE (code text, owed_ore numeric, paid_ore numeric, outstanding_ore numeric,
+                   reclaim_ore numeric, not_due_ore numeric)
+    LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    due_before date := date_trunc('month', api.stockholm_date(p_as_of))::date;
+BEGIN
+    RETURN QUERY
+    WITH r AS (
+        SELECT t.code, t.month < due_before AS due, t.owed_ore AS owed, t.paid_ore AS paid
+          FROM recon_tmp t)
+    SELECT r.code,
+           coalesce(sum(r.owed) FILTER (WHERE r.due), 0),
+           coalesce(sum(r.paid), 0),
+           coalesce(sum(greatest(0, r.owed - r.paid)) FILTER (WHERE r.due), 0),
+           coalesce(sum(greatest(0, r.paid - CASE WHEN r.due THEN r.owed ELSE 0 END)), 0),
+           coalesce(sum(r.owed) FILTER (WHERE NOT r.due), 0)
+      FROM r GROUP BY r.code ORDER BY r.code;
+END $$;
+
+-- GET /v1/reports/reconciliation (JSON or CSV).
+CREATE OR REPLACE FUNCTION api.reconciliation(p_scope text, p_muni text, p_month date,
+                                              p_at timestamptz, p_format text)
+    RETURNS api.response
+    LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    PERFORM api.recon_fill(p_muni, p_at, p_month);
+    IF p_format = 'csv' THEN
+        RETURN ROW(200, api.recon_csv_of(p_muni, p_month), NULL)::api.response;
+    END IF;
+    RETURN ROW(200, api.recon_json_of(p_muni, p_month, p_at), NULL)::api.response;
+END $$;
+
+-- GET /v1/reports/reconciliation?format=csv, streamed: the header, then one line per row (the
+-- daemon ends each with CRLF), the bytes api.recon_csv_of has.
+CREATE OR REPLACE FUNCTION api.reconciliation_csv(p_scope text, p_muni text, p_month date,
+                                                  p_at timestamptz)
+    RETURNS SETOF text
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    RETURN NEXT api.recon_csv_header();
+    RETURN QUERY
+        SELECT api.recon_csv_line(p_muni, p_month, r.dossier_number, r.placement_id, r.code,
+                                  r.owed_ore, r.paid_ore,
+                                  api.recon_class(r.owed_ore, r.paid_ore, r.covered,
+                                                  r.known_person))
+          FROM api.recon_rows(p_muni, p_at) r
+         WHERE r.month = p_month
+         ORDER BY r.dossier_number NULLS LAST, r.code;
+END $$;
+
+-- GET /v1/municipalities/{code}/balance: the totals are the sums of api.balance_codes.
+CREATE OR REPLACE FUNCTION api.balance(p_scope text, p_muni text, p_as_of timestamptz)
+    RETURNS api.response
+    LANGUAGE plpgsql AS $$
+DECLARE
+    result json;
+BEGIN
+    PERFORM set_config('reimbursed.scope', p_scope, true);
+    PERFORM api.recon_fill(p_muni, p_as_of, NULL);
+    SELECT json_build_object(
+        'municipality', p_muni, 'as_of', api.ts(p_as_of),
+        'owed_ore', coalesce(sum(c.owed_ore), 0), 'paid_ore', coalesce(sum(c.paid_ore), 0),
+        'outstanding_ore', coalesce(sum(c.outstanding_ore), 0),
+        'expected_reclaim_ore', coalesce(sum(c.reclaim_ore), 0),
+        'accrued_not_due_ore', coalesce(sum(c.not_due_ore), 0),
+        'by_code', coalesce(json_agg(json_build_object(
+            'code', c.code, 'owed_ore', c.owed_ore, 'paid_ore', c.paid_ore,
+            'outstanding_ore', c.outstanding_ore, 'expected_reclaim_ore', c.reclaim_ore,
+            'accrued_not_due_ore', c.not_due_ore) ORDER BY c.code), '[]'::json))
+      INTO result FROM api.balance_codes(p_as_of) c;
+    RETURN ROW(200, result::text, NULL)::api.response;
+END $$;
