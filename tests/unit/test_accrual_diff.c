@@ -205,23 +205,26 @@ static void accrual_amounts_never_wrap(void **state)
 static void merge_pairs_each_key_once_in_order(void **state)
 {
     (void)state;
-    const struct accrual_line owed[] = {
-        owe(M(2024, 1), ACCRUAL_MOVE_IN, 10),
-        owe(M(2024, 1), ACCRUAL_DAY_CHILD, 20),
-        owe(M(2024, 3), ACCRUAL_DAY_ADULT, 30),
-    };
-    const struct accrual_posted posted[] = {
-        post(M(2023, 12), ACCRUAL_DAY_CHILD, 1),
-        post(M(2024, 1), ACCRUAL_DAY_CHILD, 2),
-        post(M(2024, 2), ACCRUAL_DAY_CHILD, 3),
-        post(M(2024, 3), ACCRUAL_DAY_ADULT, 4),
-    };
-    /* month, code, owed amount (-1: none), posted amount (-1: none) */
+    /* month, code, owed amount (-1: none), posted amount (-1: none): the merge's steps, from
+     * which the two sides are made */
     const int64_t want[][4] = {
         {M(2023, 12), ACCRUAL_DAY_CHILD, -1, 1}, {M(2024, 1), ACCRUAL_MOVE_IN, 10, -1},
         {M(2024, 1), ACCRUAL_DAY_CHILD, 20, 2},  {M(2024, 2), ACCRUAL_DAY_CHILD, -1, 3},
         {M(2024, 3), ACCRUAL_DAY_ADULT, 30, 4},
     };
+    struct accrual_line owed[5];
+    struct accrual_posted posted[5];
+    size_t no = 0, np = 0;
+    for (size_t i = 0; i < 5; i++) {
+        int32_t month = (int32_t)want[i][0];
+        enum accrual_code code = (enum accrual_code)want[i][1];
+        if (want[i][2] >= 0)
+            owed[no++] = owe(month, code, want[i][2]);
+        if (want[i][3] >= 0)
+            posted[np++] = post(month, code, want[i][3]);
+    }
+    assert_int_equal(no, 3);
+    assert_int_equal(np, 4);
     struct accrual_merge m = {owed, 3, posted, 4, 0, 0};
     const struct accrual_line *o;
     const struct accrual_posted *p;
