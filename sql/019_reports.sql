@@ -1,7 +1,8 @@
 -- Issue 14, item 4: the nightly report is a view of the API. The reconciliation and balance
 -- documents are built by one set of functions over the reconciliation rows held in the
 -- transaction-local table recon_tmp (api.recon_fill): GET /v1/reports/reconciliation fills it
--- with one month, GET /v1/municipalities/{code}/balance with every month, and the nightly report
+-- with one month, GET /v1/municipalities/{code}/balance passes api.recon_rows' rows to
+-- api.balance_codes as arrays (no temporary table), and the nightly report
 -- (daemon/pg/report.c) fills it once per municipality and reads the same documents from it (it
 -- must not call api.recon_rows, which reads the municipality's whole ledger, once per document).
 -- One CSV line format for the buffered and the streamed reconciliation.
@@ -70,28 +71,26 @@ BEGIN
                'as_known_at', api.ts(p_at), 'rows', rows, 'totals', totals)::text;
 END $$;
 
--- The balance per code, from recon_tmp (every month): owed counts the months that had ended by
--- p_as_of (Stockholm); the running month's accruals are not due.
-CREATE OR REPLACE FUNCTION api.balance_codes(p_as_of timestamptz)
+-- The balance per code of reconciliation rows given as parallel arrays (month, code, owed, paid;
+-- arrays, so that the API passes api.recon_rows' rows without a temporary table and the report
+-- those of recon_tmp): owed counts the months that had ended by p_as_of (Stockholm); the
+-- running month's accruals are not due.
+CREATE OR REPLACE FUNCTION api.balance_codes(p_as_of timestamptz, p_month date[], p_code text[],
+                                             p_owed bigint[], p_paid bigint[])
     RETURNS TABLE (code text, owed_ore numeric, paid_ore numeric, outstanding_ore numeric,
                    reclaim_ore numeric, not_due_ore numeric)
-    LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-    due_before date := date_trunc('month', api.stockholm_date(p_as_of))::date;
-BEGIN
-    RETURN QUERY
+    LANGUAGE sql STABLE AS $$
     WITH r AS (
-        SELECT t.code, t.month < due_before AS due, t.owed_ore AS owed, t.paid_ore AS paid
-          FROM recon_tmp t)
+        SELECT t.code, t.month < date_trunc('month', api.stockholm_date(p_as_of))::date AS due,
+               t.owed, t.paid
+          FROM unnest(p_month, p_code, p_owed, p_paid) AS t(month, code, owed, paid))
     SELECT r.code,
            coalesce(sum(r.owed) FILTER (WHERE r.due), 0),
            coalesce(sum(r.paid), 0),
            coalesce(sum(greatest(0, r.owed - r.paid)) FILTER (WHERE r.due), 0),
            coalesce(sum(greatest(0, r.paid - CASE WHEN r.due THEN r.owed ELSE 0 END)), 0),
            coalesce(sum(r.owed) FILTER (WHERE NOT r.due), 0)
-      FROM r GROUP BY r.code ORDER BY r.code;
-END $$;
+      FROM r GROUP BY r.code ORDER BY r.code $$;
 
 -- GET /v1/reports/reconciliation (JSON or CSV).
 CREATE OR REPLACE FUNCTION api.reconciliation(p_scope text, p_muni text, p_month date,
@@ -134,7 +133,10 @@ DECLARE
     result json;
 BEGIN
     PERFORM set_config('reimbursed.scope', p_scope, true);
-    PERFORM api.recon_fill(p_muni, p_as_of, NULL);
+    WITH a AS (
+        SELECT array_agg(r.month) AS m, array_agg(r.code) AS k, array_agg(r.owed_ore) AS o,
+               array_agg(r.paid_ore) AS p
+          FROM api.recon_rows(p_muni, p_as_of) r)
     SELECT json_build_object(
         'municipality', p_muni, 'as_of', api.ts(p_as_of),
         'owed_ore', coalesce(sum(c.owed_ore), 0), 'paid_ore', coalesce(sum(c.paid_ore), 0),
@@ -145,6 +147,6 @@ BEGIN
             'code', c.code, 'owed_ore', c.owed_ore, 'paid_ore', c.paid_ore,
             'outstanding_ore', c.outstanding_ore, 'expected_reclaim_ore', c.reclaim_ore,
             'accrued_not_due_ore', c.not_due_ore) ORDER BY c.code), '[]'::json))
-      INTO result FROM api.balance_codes(p_as_of) c;
+      INTO result FROM a, api.balance_codes(p_as_of, a.m, a.k, a.o, a.p) c;
     RETURN ROW(200, result::text, NULL)::api.response;
 END $$;

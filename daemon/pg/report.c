@@ -63,8 +63,10 @@ static const char recon_json_sql[] = "SELECT api.recon_json_of($1, $2::date, $3:
 static const char recon_csv_sql[] = "SELECT api.recon_csv_of($1, $2::date)";
 
 static const char balance_sql[] =
-    "SELECT code, owed_ore, paid_ore, outstanding_ore, reclaim_ore, not_due_ore "
-    "FROM api.balance_codes($1::timestamptz)";
+    "SELECT c.code, c.owed_ore, c.paid_ore, c.outstanding_ore, c.reclaim_ore, c.not_due_ore "
+    "FROM (SELECT array_agg(month) AS m, array_agg(code) AS k, array_agg(owed_ore) AS o, "
+    "array_agg(paid_ore) AS p FROM recon_tmp) a, "
+    "api.balance_codes($1::timestamptz, a.m, a.k, a.o, a.p) c ORDER BY c.code";
 
 /* The ended months ($1 = first day of D's month): part 0 owed/paid per month, part 1 the
  * largest differences (rows that only wait for a payment list after the others: a month whose
