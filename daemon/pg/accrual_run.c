@@ -8,6 +8,7 @@
 #include "accrual_post.h"
 #include "civil_date.h"
 #include "log.h"
+#include "pg_exec.h"
 #include "pg_workers.h"
 
 #include <jansson.h>
@@ -46,34 +47,17 @@ struct run {
     long long lines;
 };
 
-static bool res_ok(PGconn *pg, PGresult *res, const char *what, char *err, size_t errlen)
-{
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return true;
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    snprintf(err, errlen, "%s: %s", what, msg ? msg : PQerrorMessage(pg));
-    return false;
-}
-
-/* Runs a statement and keeps the result only when it succeeded. */
+/* The file's names for pg_exec and pg_exec_ok. */
 static PGresult *exec(PGconn *pg, const char *sql, int n, const char *const *params,
                       const char *what, char *err, size_t errlen)
 {
-    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-    if (!res_ok(pg, res, what, err, errlen)) {
-        PQclear(res);
-        return NULL;
-    }
-    return res;
+    return pg_exec(pg, sql, n, params, what, err, errlen);
 }
 
 static bool exec_ok(PGconn *pg, const char *sql, int n, const char *const *params, const char *what,
                     char *err, size_t errlen)
 {
-    PGresult *res = exec(pg, sql, n, params, what, err, errlen);
-    PQclear(res);
-    return res != NULL;
+    return pg_exec_ok(pg, sql, n, params, what, err, errlen);
 }
 
 static int32_t date_of(const PGresult *res, int row, int col)

@@ -5,6 +5,7 @@
 
 #include "civil_date.h"
 #include "ledger_sie.h"
+#include "pg_exec.h"
 #include "pg_workers.h"
 #include "strbuf.h"
 
@@ -113,33 +114,12 @@ static const char sie_sql[] =
 
 /* ------------------------------------------------------------------ libpq helpers */
 
-static PGresult *query(PGconn *pg, const char *sql, int n, const char *const *params,
-                       const char *what, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return res;
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    snprintf(err, errlen, "%s: %s", what, msg ? msg : PQerrorMessage(pg));
-    PQclear(res);
-    return NULL;
-}
-
-static bool command(PGconn *pg, const char *sql, int n, const char *const *params, const char *what,
-                    char *err, size_t errlen)
-{
-    PGresult *res = query(pg, sql, n, params, what, err, errlen);
-    PQclear(res);
-    return res != NULL;
-}
-
 /* BEGIN and the transaction-local scope. */
 static bool begin_scoped(PGconn *pg, const char *scope, char *err, size_t errlen)
 {
-    return command(pg, "BEGIN", 0, NULL, "BEGIN", err, errlen) &&
-           command(pg, "SELECT set_config('reimbursed.scope', $1, true)", 1,
-                   (const char *[]){scope}, "setting the scope", err, errlen);
+    return pg_exec_ok(pg, "BEGIN", 0, NULL, "BEGIN", err, errlen) &&
+           pg_exec_ok(pg, "SELECT set_config('reimbursed.scope', $1, true)", 1,
+                      (const char *[]){scope}, "setting the scope", err, errlen);
 }
 
 static void rollback(PGconn *pg)
@@ -265,7 +245,7 @@ bool report_cut_find(PGconn *pg, int32_t date, struct report_cut *cut, char *err
     civil_format(date, d);
     memset(cut, 0, sizeof *cut);
     cut->date = date;
-    PGresult *res = query(pg, cut_sql, 1, (const char *[]){d}, "finding the cut", err, errlen);
+    PGresult *res = pg_exec(pg, cut_sql, 1, (const char *[]){d}, "finding the cut", err, errlen);
     if (res == NULL)
         return false;
     snprintf(cut->at_utc, sizeof cut->at_utc, "%s", PQgetvalue(res, 0, 0));
@@ -404,16 +384,16 @@ static bool muni_read(PGconn *pg, const struct job *j, struct muni *m, char *err
     const char *pe[2] = {m->code, j->cut_day};
     bool ok =
         begin_scoped(pg, m->code, err, errlen) &&
-        command(pg, rows_fill_sql, 2, pb, "reconciliation rows", err, errlen) &&
-        (m->json = query(pg, recon_json_sql, 3, pr, "reconciliation (json)", err, errlen)) !=
+        pg_exec_ok(pg, rows_fill_sql, 2, pb, "reconciliation rows", err, errlen) &&
+        (m->json = pg_exec(pg, recon_json_sql, 3, pr, "reconciliation (json)", err, errlen)) !=
             NULL &&
-        (m->csv = query(pg, recon_csv_sql, 2, pr, "reconciliation (csv)", err, errlen)) != NULL &&
-        (m->balance = query(pg, balance_sql, 1, &at, "balance", err, errlen)) != NULL &&
-        (m->figures = query(pg, figures_sql, 1, &j->ended_before_p, "monthly figures", err,
-                            errlen)) != NULL &&
-        (m->changes = query(pg, changes_sql, 2, pe, "changes", err, errlen)) != NULL &&
-        (m->sie = query(pg, sie_sql, 2, pb, "journals", err, errlen)) != NULL &&
-        command(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen);
+        (m->csv = pg_exec(pg, recon_csv_sql, 2, pr, "reconciliation (csv)", err, errlen)) != NULL &&
+        (m->balance = pg_exec(pg, balance_sql, 1, &at, "balance", err, errlen)) != NULL &&
+        (m->figures = pg_exec(pg, figures_sql, 1, &j->ended_before_p, "monthly figures", err,
+                              errlen)) != NULL &&
+        (m->changes = pg_exec(pg, changes_sql, 2, pe, "changes", err, errlen)) != NULL &&
+        (m->sie = pg_exec(pg, sie_sql, 2, pb, "journals", err, errlen)) != NULL &&
+        pg_exec_ok(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen);
     if (!ok) {
         rollback(pg);
         return false;
@@ -538,9 +518,9 @@ static bool munis_load(PGconn *pg, const struct report_cut *cut, struct report_r
 {
     PGresult *r = NULL;
     if (begin_scoped(pg, "*", err, errlen))
-        r = query(pg, munis_sql, 1, (const char *[]){cut->at_utc}, "listing municipalities", err,
-                  errlen);
-    if (r == NULL || !command(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen)) {
+        r = pg_exec(pg, munis_sql, 1, (const char *[]){cut->at_utc}, "listing municipalities", err,
+                    errlen);
+    if (r == NULL || !pg_exec_ok(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen)) {
         rollback(pg);
         PQclear(r);
         return false;
