@@ -171,8 +171,12 @@ int ctl_accrue(PGconn *pg, int argc, char **argv)
         return CTL_USAGE;
     }
     struct strbuf body = {0};
-    int status = accrual_run_execute(pg, ctl_conninfo, jobs, NULL, through, &body);
+    enum accrual_outcome o = accrual_run_execute(pg, ctl_conninfo, jobs, NULL, through, &body);
     printf("%s\n", strbuf_cstr(&body));
     strbuf_free(&body);
-    return status == 200 ? CTL_OK : status == 409 ? CTL_CONFLICT : CTL_FAIL;
+    if (o == ACCRUAL_RUN_RECORDED)
+        return CTL_OK;
+    return o == ACCRUAL_RUN_THROUGH_NOT_PAST || o == ACCRUAL_RUN_THROUGH_BEFORE_LATEST
+               ? CTL_CONFLICT
+               : CTL_FAIL;
 }

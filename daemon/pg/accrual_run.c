@@ -9,9 +9,10 @@
 #include "civil_date.h"
 #include "log.h"
 #include "rate_schedule.h"
+#include "pg_exec.h"
+#include "pg_workers.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,34 +42,17 @@ struct run {
     long long lines;
 };
 
-static bool res_ok(PGconn *pg, PGresult *res, const char *what, char *err, size_t errlen)
-{
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return true;
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    snprintf(err, errlen, "%s: %s", what, msg ? msg : PQerrorMessage(pg));
-    return false;
-}
-
-/* Runs a statement and keeps the result only when it succeeded. */
+/* The file's names for pg_exec and pg_exec_ok. */
 static PGresult *exec(PGconn *pg, const char *sql, int n, const char *const *params,
                       const char *what, char *err, size_t errlen)
 {
-    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-    if (!res_ok(pg, res, what, err, errlen)) {
-        PQclear(res);
-        return NULL;
-    }
-    return res;
+    return pg_exec(pg, sql, n, params, what, err, errlen);
 }
 
 static bool exec_ok(PGconn *pg, const char *sql, int n, const char *const *params, const char *what,
                     char *err, size_t errlen)
 {
-    PGresult *res = exec(pg, sql, n, params, what, err, errlen);
-    PQclear(res);
-    return res != NULL;
+    return pg_exec_ok(pg, sql, n, params, what, err, errlen);
 }
 
 static int32_t date_of(const PGresult *res, int row, int col)
@@ -92,14 +76,6 @@ static bool deltas_push(struct deltas *d, struct delta x)
     }
     d->v[d->n++] = x;
     return true;
-}
-
-static int posted_cmp(const void *pa, const void *pb)
-{
-    const struct accrual_posted *a = pa, *b = pb;
-    if (a->month != b->month)
-        return a->month < b->month ? -1 : 1;
-    return (int)a->code - (int)b->code;
 }
 
 /* Buffers for accrual_diff, reused from one placement to the next. */
@@ -299,7 +275,7 @@ static bool placements_diff(struct run *r, const char *muni, const PGresult *pl,
         size_t first = j;
         while (j < np && posted[j].id == id)
             j++;
-        qsort(posted + first, j - first, sizeof *posted, posted_cmp);
+        qsort(posted + first, j - first, sizeof *posted, accrual_posted_cmp);
         struct accrual_facts f;
         struct accrual_error e;
         size_t n = 0;
@@ -590,96 +566,105 @@ static PGresult *municipalities_list(PGconn *pg, char *err, size_t errlen)
     return res;
 }
 
-static int fail_body(struct strbuf *body, int status, const char *code, const char *message)
+static enum accrual_outcome fail_body(struct strbuf *body, enum accrual_outcome outcome,
+                                      const char *code, const char *message)
 {
     json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message);
     char *s = json_dumps(j, JSON_COMPACT);
     strbuf_str(body, s ? s : "{}");
     free(s);
     json_decref(j);
-    return status;
+    return outcome;
 }
 
-struct worker {
-    struct run local;
+/* The run could not be started, finished or read back. When the connection is gone, the
+ * database may have committed part of it (api.run_begin, municipalities already posted): the
+ * outcome is unknown rather than a plain failure. */
+static enum accrual_outcome not_recorded(PGconn *pg, struct strbuf *body, const char *err)
+{
+    return fail_body(body,
+                     PQstatus(pg) == CONNECTION_OK ? ACCRUAL_RUN_NOT_RECORDED
+                                                   : ACCRUAL_RUN_OUTCOME_UNKNOWN,
+                     "internal", err);
+}
+
+/* api.run_begin refused the run; its error code says why. */
+static enum accrual_outcome refusal_of(const char *body)
+{
+    json_t *j = json_loads(body, 0, NULL);
+    const char *code = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    enum accrual_outcome o = ACCRUAL_RUN_NOT_RECORDED;
+    if (code != NULL && strcmp(code, "through_not_past") == 0)
+        o = ACCRUAL_RUN_THROUGH_NOT_PAST;
+    else if (code != NULL && strcmp(code, "through_before_latest_run") == 0)
+        o = ACCRUAL_RUN_THROUGH_BEFORE_LATEST;
+    json_decref(j);
+    return o;
+}
+
+/* The run's state per worker (each its own connection), merged in worker order at the end. */
+struct parallel {
     const PGresult *munis;
-    int *next;
-    pthread_mutex_t *mu;
-    pthread_t thread;
-    bool started;
+    struct run local[PG_WORKERS_MAX];
 };
 
-/* Takes municipalities one at a time until none is left; each in its own transaction. */
-static void *worker_main(void *arg)
+static void municipality_work(void *ctx, int worker, PGconn *pg, size_t item)
 {
-    struct worker *w = arg;
-    for (;;) {
-        pthread_mutex_lock(w->mu);
-        int i = (*w->next)++;
-        pthread_mutex_unlock(w->mu);
-        if (i >= PQntuples(w->munis))
-            return NULL;
-        municipality_run(&w->local, PQgetvalue(w->munis, i, 0));
-    }
+    struct parallel *p = ctx;
+    p->local[worker].pg = pg;
+    municipality_run(&p->local[worker], PQgetvalue(p->munis, (int)item, 0));
 }
 
-static void worker_merge(struct run *r, struct worker *w)
+static void run_merge(struct run *r, struct run *w)
 {
-    json_array_extend(r->parked, w->local.parked);
-    json_array_extend(r->totals, w->local.totals);
-    json_array_extend(r->munis, w->local.munis);
-    json_array_extend(r->errors, w->local.errors);
-    json_decref(w->local.parked);
-    json_decref(w->local.totals);
-    json_decref(w->local.munis);
-    json_decref(w->local.errors);
-    r->lines += w->local.lines;
+    json_array_extend(r->parked, w->parked);
+    json_array_extend(r->totals, w->totals);
+    json_array_extend(r->munis, w->munis);
+    json_array_extend(r->errors, w->errors);
+    json_decref(w->parked);
+    json_decref(w->totals);
+    json_decref(w->munis);
+    json_decref(w->errors);
+    r->lines += w->lines;
 }
 
 /* Municipalities are independent (one transaction and one advisory lock each), so up to `jobs`
- * connections work through them at once; the database does the heavy lifting, on its cores. */
+ * connections work through them at once (pg_workers.h). */
 static void run_parallel(struct run *r, const PGresult *munis, const char *conninfo, int jobs)
 {
-    struct worker w[ACCRUAL_RUN_MAX_JOBS];
-    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    int next = 0;
-    if (jobs < 1 || conninfo == NULL)
-        jobs = 1;
-    if (jobs > ACCRUAL_RUN_MAX_JOBS)
-        jobs = ACCRUAL_RUN_MAX_JOBS;
-    if (jobs > PQntuples(munis))
-        jobs = PQntuples(munis) > 0 ? PQntuples(munis) : 1;
-    for (int k = 0; k < jobs; k++) {
-        w[k] = (struct worker){.local = *r, .munis = munis, .next = &next, .mu = &mu};
-        w[k].local.parked = json_array();
-        w[k].local.totals = json_array();
-        w[k].local.munis = json_array();
-        w[k].local.errors = json_array();
-        w[k].local.lines = 0;
-        if (k > 0) {
-            w[k].local.pg = PQconnectdb(conninfo);
-            if (PQstatus(w[k].local.pg) != CONNECTION_OK) {
-                log_warn("accrual: an extra connection failed; running with fewer");
-                PQfinish(w[k].local.pg);
-                w[k].local.pg = NULL;
-                continue;
-            }
-            PQclear(PQexec(w[k].local.pg, "SET application_name = 'reimbursed accrual'"));
-            w[k].started = pthread_create(&w[k].thread, NULL, worker_main, &w[k]) == 0;
-        }
+    struct parallel *p = calloc(1, sizeof *p);
+    struct pg_workers w = {r->pg,
+                           conninfo,
+                           "SET application_name = 'reimbursed accrual'",
+                           "accrual",
+                           conninfo ? jobs : 1,
+                           (size_t)PQntuples(munis),
+                           municipality_work,
+                           p};
+    if (p == NULL) {
+        json_array_append_new(
+            r->errors, json_pack("{s:s, s:s}", "municipality", "*", "message", "out of memory"));
+        return;
     }
-    worker_main(&w[0]);
-    for (int k = 0; k < jobs; k++) {
-        if (k > 0 && w[k].started)
-            pthread_join(w[k].thread, NULL);
-        if (k > 0 && w[k].local.pg != NULL)
-            PQfinish(w[k].local.pg);
-        worker_merge(r, &w[k]);
+    p->munis = munis;
+    int n = pg_workers_count(&w);
+    for (int k = 0; k < n; k++) {
+        p->local[k] = *r;
+        p->local[k].parked = json_array();
+        p->local[k].totals = json_array();
+        p->local[k].munis = json_array();
+        p->local[k].errors = json_array();
+        p->local[k].lines = 0;
     }
+    pg_workers_run(&w);
+    for (int k = 0; k < n; k++)
+        run_merge(r, &p->local[k]);
+    free(p);
 }
 
-int accrual_run_execute(PGconn *pg, const char *conninfo, int jobs, const char *client_id,
-                        const char *through, struct strbuf *body)
+enum accrual_outcome accrual_run_execute(PGconn *pg, const char *conninfo, int jobs,
+                                         const char *client_id, const char *through,
+                                         struct strbuf *body)
 {
     struct run r = {.pg = pg, .through_text = through};
     char err[512] = "";
@@ -687,16 +672,17 @@ int accrual_run_execute(PGconn *pg, const char *conninfo, int jobs, const char *
     PGresult *res;
 
     if (!civil_parse(through, strlen(through), &r.through))
-        return fail_body(body, 422, "invalid_date", "through must be a date as YYYY-MM-DD");
+        return fail_body(body, ACCRUAL_RUN_INVALID_THROUGH, "invalid_date",
+                         "through must be a date as YYYY-MM-DD");
     res = exec(pg, "SELECT status, body, run_id FROM api.run_begin($1::bigint, $2::date)", 2,
                (const char *[]){client_id, through}, "starting the run", err, sizeof err);
     if (res == NULL)
-        return fail_body(body, 500, "internal", err);
+        return not_recorded(pg, body, err);
     if (atoi(PQgetvalue(res, 0, 0)) != 0) {
-        int st = atoi(PQgetvalue(res, 0, 0));
+        enum accrual_outcome refused = refusal_of(PQgetvalue(res, 0, 1));
         strbuf_str(body, PQgetvalue(res, 0, 1));
         PQclear(res);
-        return st;
+        return refused;
     }
     snprintf(run_id, sizeof run_id, "%s", PQgetvalue(res, 0, 2));
     PQclear(res);
@@ -733,12 +719,12 @@ int accrual_run_execute(PGconn *pg, const char *conninfo, int jobs, const char *
     json_decref(result);
     log_info("accrual: run %s through %s %s: %lld lines", run_id, through, status, r.lines);
     if (!ok)
-        return fail_body(body, 500, "internal", err);
+        return not_recorded(pg, body, err);
     res = exec(pg, "SELECT body FROM api.run_get('*', $1::bigint)", 1, (const char *[]){run_id},
                "reading the run", err, sizeof err);
     if (res == NULL)
-        return fail_body(body, 500, "internal", err);
+        return not_recorded(pg, body, err);
     strbuf_str(body, PQgetvalue(res, 0, 0));
     PQclear(res);
-    return 200;
+    return ACCRUAL_RUN_RECORDED;
 }

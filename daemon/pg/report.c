@@ -5,11 +5,12 @@
 
 #include "civil_date.h"
 #include "ledger_sie.h"
+#include "pg_exec.h"
+#include "pg_workers.h"
 #include "strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,6 @@
 
 #define TOP_DISCREPANCIES 20
 #define MAX_CLASSES 8
-#define MAX_JOBS 16
 #define FILE_MODE 0640
 #define DIR_MODE 0750
 
@@ -51,60 +51,30 @@ static const char munis_sql[] =
     "AND y.recorded_at <= $1::timestamptz) ORDER BY m.code";
 
 /* The municipality's reconciliation rows (every month) at the cut, read once per municipality
- * with api.recon_rows and classified with api.recon_class; the statements below all read them.
- * (api.recon_rows reads the whole ledger of the municipality: calling it through
- * api.reconciliation twice and api.balance once more would take four times as long.) */
-static const char rows_table_sql[] =
-    "CREATE TEMP TABLE IF NOT EXISTS report_rows (month date, dossier_number text, "
-    "placement_id bigint, code text, owed_ore bigint, paid_ore bigint, class text) "
-    "ON COMMIT DELETE ROWS";
+ * into recon_tmp by api.recon_fill, as the API's reconciliation and balance read them; the
+ * documents are the API's own functions over those rows (sql/019_reports.sql), so the CSV and
+ * JSON are byte for byte what GET /v1/reports/reconciliation?as_known_at=cut returns and the
+ * totals are GET /v1/municipalities/{code}/balance's. (api.recon_rows reads the whole ledger of
+ * the municipality: calling it through api.reconciliation twice and api.balance once more would
+ * take four times as long.) */
+static const char rows_fill_sql[] = "SELECT api.recon_fill($1, $2::timestamptz, NULL)";
 
-static const char rows_fill_sql[] =
-    "INSERT INTO report_rows SELECT month, dossier_number, placement_id, code, owed_ore, "
-    "paid_ore, api.recon_class(owed_ore, paid_ore, covered, known_person) "
-    "FROM api.recon_rows($1, $2::timestamptz)";
+static const char recon_json_sql[] = "SELECT api.recon_json_of($1, $2::date, $3::timestamptz)";
 
-/* api.reconciliation(scope, $1, $2, $3, 'json'), statement for statement (sql/007_payments.sql);
- * tests/report/test_report.sh checks the bytes against GET /v1/reports/reconciliation. */
-static const char recon_json_sql[] =
-    "WITH t AS (SELECT dossier_number, placement_id, code, owed_ore, paid_ore, class "
-    "FROM report_rows WHERE month = $2::date) "
-    "SELECT json_build_object('municipality', $1::text, 'month', api.month_text($2::date), "
-    "'as_known_at', api.ts($3::timestamptz), "
-    "'rows', (SELECT coalesce(json_agg(json_build_object('dossier_number', dossier_number, "
-    "'placement_id', placement_id::text, 'code', code, 'owed_ore', owed_ore, 'paid_ore', "
-    "paid_ore, 'diff_ore', paid_ore - owed_ore, 'class', class) ORDER BY dossier_number NULLS "
-    "LAST, code), '[]'::json) FROM t), "
-    "'totals', (SELECT coalesce(json_agg(json_build_object('class', class, 'code', code, "
-    "'owed_ore', o, 'paid_ore', p, 'diff_ore', p - o) ORDER BY class, code), '[]'::json) "
-    "FROM (SELECT class, code, sum(owed_ore)::bigint AS o, sum(paid_ore)::bigint AS p FROM t "
-    "GROUP BY class, code) x))::text";
+static const char recon_csv_sql[] = "SELECT api.recon_csv_of($1, $2::date)";
 
-/* api.reconciliation(scope, $1, $2, at, 'csv'), likewise. */
-static const char recon_csv_sql[] =
-    "SELECT 'municipality;month;dossier_number;placement_id;code;owed_ore;paid_ore;diff_ore;"
-    "class' || E'\\r\\n' || coalesce(string_agg(concat_ws(';', $1::text, api.month_text($2::date), "
-    "coalesce(dossier_number, ''), coalesce(placement_id::text, ''), code, owed_ore, paid_ore, "
-    "paid_ore - owed_ore, class), E'\\r\\n' ORDER BY dossier_number NULLS LAST, code) || "
-    "E'\\r\\n', '') FROM report_rows WHERE month = $2::date";
-
-/* api.balance(scope, muni, $1) per code, likewise: owed counts the months that had ended by
- * the cut (Stockholm), the running month's accruals are not due. */
 static const char balance_sql[] =
-    "WITH r AS (SELECT code, month < date_trunc('month', "
-    "api.stockholm_date($1::timestamptz))::date "
-    "AS due, owed_ore AS owed, paid_ore AS paid FROM report_rows) "
-    "SELECT code, coalesce(sum(owed) FILTER (WHERE due), 0), coalesce(sum(paid), 0), "
-    "coalesce(sum(greatest(0, owed - paid)) FILTER (WHERE due), 0), "
-    "coalesce(sum(greatest(0, paid - CASE WHEN due THEN owed ELSE 0 END)), 0), "
-    "coalesce(sum(owed) FILTER (WHERE NOT due), 0) FROM r GROUP BY code ORDER BY code";
+    "SELECT c.code, c.owed_ore, c.paid_ore, c.outstanding_ore, c.reclaim_ore, c.not_due_ore "
+    "FROM (SELECT array_agg(month) AS m, array_agg(code) AS k, array_agg(owed_ore) AS o, "
+    "array_agg(paid_ore) AS p FROM recon_tmp) a, "
+    "api.balance_codes($1::timestamptz, a.m, a.k, a.o, a.p) c ORDER BY c.code";
 
 /* The ended months ($1 = first day of D's month): part 0 owed/paid per month, part 1 the
  * largest differences (rows that only wait for a payment list after the others: a month whose
  * list has not come yet would otherwise fill the table with rows that need no action), part 2
  * rows per class. */
 static const char figures_sql[] =
-    "WITH r AS (SELECT * FROM report_rows WHERE month < $1::date), "
+    "WITH r AS (SELECT * FROM recon_tmp WHERE month < $1::date), "
     "m AS (SELECT month, sum(owed_ore)::bigint AS owed, sum(paid_ore)::bigint AS paid "
     "FROM r GROUP BY month), "
     "d AS (SELECT r.*, row_number() OVER (ORDER BY class = 'not_yet_paid', "
@@ -144,33 +114,12 @@ static const char sie_sql[] =
 
 /* ------------------------------------------------------------------ libpq helpers */
 
-static PGresult *query(PGconn *pg, const char *sql, int n, const char *const *params,
-                       const char *what, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return res;
-    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    snprintf(err, errlen, "%s: %s", what, msg ? msg : PQerrorMessage(pg));
-    PQclear(res);
-    return NULL;
-}
-
-static bool command(PGconn *pg, const char *sql, int n, const char *const *params, const char *what,
-                    char *err, size_t errlen)
-{
-    PGresult *res = query(pg, sql, n, params, what, err, errlen);
-    PQclear(res);
-    return res != NULL;
-}
-
 /* BEGIN and the transaction-local scope. */
 static bool begin_scoped(PGconn *pg, const char *scope, char *err, size_t errlen)
 {
-    return command(pg, "BEGIN", 0, NULL, "BEGIN", err, errlen) &&
-           command(pg, "SELECT set_config('reimbursed.scope', $1, true)", 1,
-                   (const char *[]){scope}, "setting the scope", err, errlen);
+    return pg_exec_ok(pg, "BEGIN", 0, NULL, "BEGIN", err, errlen) &&
+           pg_exec_ok(pg, "SELECT set_config('reimbursed.scope', $1, true)", 1,
+                      (const char *[]){scope}, "setting the scope", err, errlen);
 }
 
 static void rollback(PGconn *pg)
@@ -296,7 +245,7 @@ bool report_cut_find(PGconn *pg, int32_t date, struct report_cut *cut, char *err
     civil_format(date, d);
     memset(cut, 0, sizeof *cut);
     cut->date = date;
-    PGresult *res = query(pg, cut_sql, 1, (const char *[]){d}, "finding the cut", err, errlen);
+    PGresult *res = pg_exec(pg, cut_sql, 1, (const char *[]){d}, "finding the cut", err, errlen);
     if (res == NULL)
         return false;
     snprintf(cut->at_utc, sizeof cut->at_utc, "%s", PQgetvalue(res, 0, 0));
@@ -317,7 +266,7 @@ static struct report_cut_info cut_info(const struct report_cut *c)
 
 /* ------------------------------------------------------------------ one municipality's data */
 
-/* Shared by the workers; read-only but for `next`. */
+/* Shared by the workers; read-only but for the slots of `out`. */
 struct job {
     const struct report_cut *cut;
     char cut_day[CIVIL_DATE_LEN + 1];      /* D */
@@ -327,10 +276,8 @@ struct job {
     int32_t recon_month_day;
     const char *dir;
     const struct ledger_chart *chart; /* the configured chart, as the API uses */
-    struct report_outcome *out;
+    struct report_outcome *out;       /* one slot per municipality, each written by one worker */
     size_t n;
-    size_t next;
-    pthread_mutex_t lock;
 };
 
 struct muni {
@@ -437,17 +384,16 @@ static bool muni_read(PGconn *pg, const struct job *j, struct muni *m, char *err
     const char *pe[2] = {m->code, j->cut_day};
     bool ok =
         begin_scoped(pg, m->code, err, errlen) &&
-        command(pg, rows_table_sql, 0, NULL, "the rows table", err, errlen) &&
-        command(pg, rows_fill_sql, 2, pb, "reconciliation rows", err, errlen) &&
-        (m->json = query(pg, recon_json_sql, 3, pr, "reconciliation (json)", err, errlen)) !=
+        pg_exec_ok(pg, rows_fill_sql, 2, pb, "reconciliation rows", err, errlen) &&
+        (m->json = pg_exec(pg, recon_json_sql, 3, pr, "reconciliation (json)", err, errlen)) !=
             NULL &&
-        (m->csv = query(pg, recon_csv_sql, 2, pr, "reconciliation (csv)", err, errlen)) != NULL &&
-        (m->balance = query(pg, balance_sql, 1, &at, "balance", err, errlen)) != NULL &&
-        (m->figures = query(pg, figures_sql, 1, &j->ended_before_p, "monthly figures", err,
-                            errlen)) != NULL &&
-        (m->changes = query(pg, changes_sql, 2, pe, "changes", err, errlen)) != NULL &&
-        (m->sie = query(pg, sie_sql, 2, pb, "journals", err, errlen)) != NULL &&
-        command(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen);
+        (m->csv = pg_exec(pg, recon_csv_sql, 2, pr, "reconciliation (csv)", err, errlen)) != NULL &&
+        (m->balance = pg_exec(pg, balance_sql, 1, &at, "balance", err, errlen)) != NULL &&
+        (m->figures = pg_exec(pg, figures_sql, 1, &j->ended_before_p, "monthly figures", err,
+                              errlen)) != NULL &&
+        (m->changes = pg_exec(pg, changes_sql, 2, pe, "changes", err, errlen)) != NULL &&
+        (m->sie = pg_exec(pg, sie_sql, 2, pb, "journals", err, errlen)) != NULL &&
+        pg_exec_ok(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen);
     if (!ok) {
         rollback(pg);
         return false;
@@ -550,82 +496,19 @@ static void muni_report(PGconn *pg, const struct job *j, struct report_outcome *
     muni_free(&m);
 }
 
-/* ------------------------------------------------------------------ workers */
-
-struct worker {
-    struct job *job;
-    PGconn *pg;
-    pthread_t thread;
-    bool started;
-};
-
-static void *worker_main(void *arg)
+static void muni_work(void *ctx, int worker, PGconn *pg, size_t item)
 {
-    struct worker *w = arg;
-    for (;;) {
-        pthread_mutex_lock(&w->job->lock);
-        size_t i = w->job->next++;
-        pthread_mutex_unlock(&w->job->lock);
-        if (i >= w->job->n)
-            break;
-        muni_report(w->pg, w->job, &w->job->out[i]);
-    }
-    return NULL;
+    struct job *j = ctx;
+    (void)worker;
+    muni_report(pg, j, &j->out[item]);
 }
 
-/* A second connection with the first one's parameters. */
-static PGconn *conn_clone(PGconn *pg)
-{
-    PQconninfoOption *opts = PQconninfo(pg);
-    if (opts == NULL)
-        return NULL;
-    size_t n = 0;
-    while (opts[n].keyword != NULL)
-        n++;
-    const char **kw = calloc(n + 1, sizeof *kw), **val = calloc(n + 1, sizeof *val);
-    PGconn *c = NULL;
-    if (kw != NULL && val != NULL) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            if (opts[i].val != NULL && opts[i].val[0] != '\0') {
-                kw[k] = opts[i].keyword;
-                val[k++] = opts[i].val;
-            }
-        c = PQconnectdbParams(kw, val, 0);
-    }
-    free(kw);
-    free(val);
-    PQconninfoFree(opts);
-    if (c != NULL && PQstatus(c) != CONNECTION_OK) {
-        PQfinish(c);
-        return NULL;
-    }
-    if (c != NULL)
-        PQclear(PQexec(c, "SET client_min_messages = warning"));
-    return c;
-}
-
-/* Runs the job on up to `jobs` connections; extra connections that cannot be opened are
- * simply not used. */
+/* Runs the job on up to `jobs` connections (pg_workers.h). */
 static void workers_run(PGconn *pg, struct job *j, int jobs)
 {
-    struct worker w[MAX_JOBS] = {0};
-    int n = jobs < 1 ? 1 : jobs > MAX_JOBS ? MAX_JOBS : jobs;
-    if ((size_t)n > j->n)
-        n = j->n > 0 ? (int)j->n : 1;
-    w[0] = (struct worker){j, pg, 0, false};
-    for (int i = 1; i < n; i++) {
-        w[i] = (struct worker){j, conn_clone(pg), 0, false};
-        if (w[i].pg != NULL)
-            w[i].started = pthread_create(&w[i].thread, NULL, worker_main, &w[i]) == 0;
-    }
-    worker_main(&w[0]);
-    for (int i = 1; i < n; i++) {
-        if (w[i].started)
-            pthread_join(w[i].thread, NULL);
-        if (w[i].pg != NULL)
-            PQfinish(w[i].pg);
-    }
+    struct pg_workers w = {pg,        NULL, "SET client_min_messages = warning", NULL, jobs, j->n,
+                           muni_work, j};
+    pg_workers_run(&w);
 }
 
 /* ------------------------------------------------------------------ the whole run */
@@ -635,9 +518,9 @@ static bool munis_load(PGconn *pg, const struct report_cut *cut, struct report_r
 {
     PGresult *r = NULL;
     if (begin_scoped(pg, "*", err, errlen))
-        r = query(pg, munis_sql, 1, (const char *[]){cut->at_utc}, "listing municipalities", err,
-                  errlen);
-    if (r == NULL || !command(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen)) {
+        r = pg_exec(pg, munis_sql, 1, (const char *[]){cut->at_utc}, "listing municipalities", err,
+                    errlen);
+    if (r == NULL || !pg_exec_ok(pg, "COMMIT", 0, NULL, "COMMIT", err, errlen)) {
         rollback(pg);
         PQclear(r);
         return false;
@@ -697,7 +580,6 @@ static void job_init(struct job *j, const struct report_result *res, const char 
     civil_format(res->recon_month, j->recon_month);
     civil_format(civil_month_start(res->cut.date), j->ended_before);
     j->ended_before_p = j->ended_before;
-    pthread_mutex_init(&j->lock, NULL);
 }
 
 bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs,
@@ -712,7 +594,6 @@ bool report_run(PGconn *pg, int32_t date, const char *dir, int jobs,
     struct job j;
     job_init(&j, res, dir, chart);
     workers_run(pg, &j, jobs);
-    pthread_mutex_destroy(&j.lock);
     res->ok = true;
     for (size_t i = 0; i < res->nmunis; i++) {
         res->ok = res->ok && res->munis[i].ok;

@@ -8,13 +8,14 @@
  * figure is read as of the cut, "changes to report" are the facts recorded during D − 1, and no
  * file holds the time it was made, so a rerun for D writes the same bytes.
  *
- * Per municipality, api.recon_rows(muni, cut) is read once (it reads the municipality's whole
- * ledger and payment lines, so it is the expensive part) into a transaction-local table; the
- * CSV and JSON are api.reconciliation's statements over those rows for the month before D's
- * (byte for byte what GET /v1/reports/reconciliation?as_known_at=cut returns), the totals are
- * api.balance's, the chart and the largest discrepancies read the ended months (before D's
- * month). ledger.se is the journals recorded by the cut, payments included, in the configured
- * chart (the sie_chart key, as the API's export uses), generated on D.
+ * Per municipality, api.recon_fill(muni, cut) reads api.recon_rows once (it reads the
+ * municipality's whole ledger and payment lines, so it is the expensive part) into the
+ * transaction-local table that the API's own document functions read: the CSV and JSON are
+ * api.recon_csv_of and api.recon_json_of for the month before D's (what GET
+ * /v1/reports/reconciliation?as_known_at=cut returns, byte for byte), the totals are
+ * api.balance_codes (GET …/balance's), the chart and the largest discrepancies read the ended
+ * months (before D's month). ledger.se is the journals recorded by the cut, payments included, in
+ * the configured chart (the sie_chart key, as the API's export uses), generated on D.
  *
  * Every file is written to a temporary name in its folder (".NAME.XXXXXX"), fsync'ed, then
  * renamed over NAME, and the folder is fsync'ed: a reader sees the old file or the new one, never

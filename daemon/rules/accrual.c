@@ -235,24 +235,43 @@ static int month_code_cmp(int32_t ma, enum accrual_code ca, int32_t mb, enum acc
     return (int)ca - (int)cb;
 }
 
+int accrual_posted_cmp(const void *pa, const void *pb)
+{
+    const struct accrual_posted *a = pa, *b = pb;
+    int c = month_code_cmp(a->month, a->code, b->month, b->code);
+    return c != 0 ? c : a->id < b->id ? -1 : a->id > b->id;
+}
+
+bool accrual_merge_next(struct accrual_merge *m, const struct accrual_line **owed,
+                        const struct accrual_posted **posted)
+{
+    if (m->i == m->no && m->j == m->np)
+        return false;
+    int c = m->i == m->no   ? 1
+            : m->j == m->np ? -1
+                            : month_code_cmp(m->owed[m->i].month, m->owed[m->i].code,
+                                             m->posted[m->j].month, m->posted[m->j].code);
+    *owed = c <= 0 ? &m->owed[m->i++] : NULL;
+    *posted = c >= 0 ? &m->posted[m->j++] : NULL;
+    return true;
+}
+
 enum accrual_status accrual_diff(const struct accrual_line *owed, size_t no,
                                  const struct accrual_posted *posted, size_t np, int32_t through,
                                  struct accrual_line *out, size_t cap, size_t *n,
                                  struct accrual_error *err)
 {
     struct out o = {out, cap, 0};
-    size_t i = 0, j = 0;
+    struct accrual_merge m = {owed, no, posted, np, 0, 0};
+    const struct accrual_line *ow;
+    const struct accrual_posted *po;
     int32_t last = civil_month_start(through);
     *n = 0;
-    while (i < no || j < np) {
-        int c = i == no ? 1
-                : j == np
-                    ? -1
-                    : month_code_cmp(owed[i].month, owed[i].code, posted[j].month, posted[j].code);
-        int32_t month = c <= 0 ? owed[i].month : posted[j].month;
-        enum accrual_code code = c <= 0 ? owed[i].code : posted[j].code;
-        int64_t want = c <= 0 ? owed[i++].amount_ore : 0;
-        int64_t have = c >= 0 ? posted[j++].amount_ore : 0;
+    while (accrual_merge_next(&m, &ow, &po)) {
+        int32_t month = ow ? ow->month : po->month;
+        enum accrual_code code = ow ? ow->code : po->code;
+        int64_t want = ow ? ow->amount_ore : 0;
+        int64_t have = po ? po->amount_ore : 0;
         int64_t delta;
         if (month > last)
             continue; /* after the run's through: never touched, whatever is posted */

@@ -122,6 +122,24 @@ struct accrual_posted {
     int64_t amount_ore;
 };
 
+/* The order of posted entries that the merge and the diff need: by month, then code, then id
+ * (a qsort comparator over struct accrual_posted). */
+int accrual_posted_cmp(const void *a, const void *b);
+
+/* The one merge of owed lines against posted entries, both sorted by month then code with one
+ * entry per (month, code): a walk over the two in that order, linear in no + np. Set it up as
+ * {owed, no, posted, np} (i and j zero); each accrual_merge_next gives one (month, code) with
+ * its owed line and its posted entry, NULL on the side that has none, and false at the end. */
+struct accrual_merge {
+    const struct accrual_line *owed;
+    size_t no;
+    const struct accrual_posted *posted;
+    size_t np;
+    size_t i, j;
+};
+bool accrual_merge_next(struct accrual_merge *m, const struct accrual_line **owed,
+                        const struct accrual_posted **posted);
+
 /* The convergent diff: the lines to post so that what is posted becomes what is owed, for the
  * service months up to the month that holds `through` (a run never posts for a later month,
  * whatever is posted there). `owed` (accrual_compute's or accrual_allocation's output) and

@@ -284,54 +284,76 @@ static json_t *line_json(int32_t month, const char *code, int32_t days, int64_t 
                      "owed_ore", (json_int_t)owed, "posted_ore", (json_int_t)posted);
 }
 
-/* Merges the engine's lines with the posted ones (both keyed by month and code); *range turns
- * false when a total does not fit in int64. */
+/* The first day of a posted row's month ("YYYY-MM"), or false when it cannot be read. */
+static bool posted_month(json_t *row, int32_t *month)
+{
+    const char *m = json_string_value(json_object_get(row, "month"));
+    char d[CIVIL_DATE_LEN + 1];
+    snprintf(d, sizeof d, "%.7s-01", m ? m : "");
+    return civil_parse(d, strlen(d), month);
+}
+
+/* The posted rows as entries sorted for the merge, each with its row's index as id; rows whose
+ * month cannot be read are left out (they match nothing and are not shown). */
+static struct accrual_posted *posted_entries(json_t *posted, size_t *n)
+{
+    struct accrual_posted *p = calloc(json_array_size(posted) + 1, sizeof *p);
+    size_t i;
+    json_t *row;
+    *n = 0;
+    json_array_foreach(posted, i, row)
+    {
+        const char *code = json_string_value(json_object_get(row, "code"));
+        struct accrual_posted e = {(long long)i, 0, ACCRUAL_CODES,
+                                   json_integer_value(json_object_get(row, "amount_ore"))};
+        if (p == NULL || !posted_month(row, &e.month))
+            continue;
+        if (code == NULL || !accrual_code_parse(code, &e.code))
+            e.code = ACCRUAL_CODES; /* matches no owed line */
+        p[(*n)++] = e;
+    }
+    if (p != NULL)
+        qsort(p, *n, sizeof *p, accrual_posted_cmp);
+    return p;
+}
+
+/* The engine's lines, each with what is posted for its (month, code) (accrual_merge_next), then
+ * the posted rows the engine no longer owes (a reclaim not yet posted), in their order; NULL
+ * when out of memory. *range turns false when a total does not fit in int64. */
 static json_t *accrual_lines(const struct accrual_line *owed, size_t n, json_t *posted,
                              int64_t *total_owed, int64_t *total_posted, bool *range)
 {
-    json_t *lines = json_array();
-    json_t *used = json_array();
-    size_t i;
-    json_t *p;
-    for (size_t k = 0; k < n; k++) {
-        int64_t posted_amount = 0;
-        char m[CIVIL_DATE_LEN + 1];
-        civil_format(owed[k].month, m);
-        json_array_foreach(posted, i, p)
-        {
-            if (strncmp(json_string_value(json_object_get(p, "month")), m, 7) == 0 &&
-                strcmp(json_string_value(json_object_get(p, "code")),
-                       accrual_code_name(owed[k].code)) == 0) {
-                posted_amount = json_integer_value(json_object_get(p, "amount_ore"));
-                json_array_append_new(used, json_integer((json_int_t)i));
-            }
-        }
-        json_array_append_new(lines, line_json(owed[k].month, accrual_code_name(owed[k].code),
-                                               owed[k].days, owed[k].amount_ore, posted_amount));
-        *range = *range && !__builtin_add_overflow(*total_owed, owed[k].amount_ore, total_owed) &&
+    size_t np = 0, i;
+    struct accrual_posted *p = posted_entries(posted, &np);
+    bool *used = calloc(json_array_size(posted) + 1, sizeof *used);
+    json_t *lines = p && used ? json_array() : NULL, *row;
+    struct accrual_merge m = {owed, n, p, np, 0, 0};
+    const struct accrual_line *o;
+    const struct accrual_posted *q;
+    while (lines != NULL && accrual_merge_next(&m, &o, &q)) {
+        if (o == NULL)
+            continue;
+        int64_t posted_amount = q ? q->amount_ore : 0;
+        if (q != NULL)
+            used[q->id] = true;
+        json_array_append_new(lines, line_json(o->month, accrual_code_name(o->code), o->days,
+                                               o->amount_ore, posted_amount));
+        *range = *range && !__builtin_add_overflow(*total_owed, o->amount_ore, total_owed) &&
                  !__builtin_add_overflow(*total_posted, posted_amount, total_posted);
     }
-    /* Posted lines the engine no longer owes (a reclaim not yet posted). */
-    json_array_foreach(posted, i, p)
+    json_array_foreach(lines ? posted : NULL, i, row)
     {
-        bool seen = false;
-        size_t k;
-        json_t *u;
-        json_array_foreach(used, k, u) seen = seen || (size_t)json_integer_value(u) == i;
-        if (seen)
-            continue;
         int32_t month;
-        char d[CIVIL_DATE_LEN + 1];
-        snprintf(d, sizeof d, "%.7s-01", json_string_value(json_object_get(p, "month")));
-        if (!civil_parse(d, strlen(d), &month))
+        if (used[i] || !posted_month(row, &month))
             continue;
-        int64_t amount = json_integer_value(json_object_get(p, "amount_ore"));
+        int64_t amount = json_integer_value(json_object_get(row, "amount_ore"));
         json_array_append_new(
-            lines, line_json(month, json_string_value(json_object_get(p, "code")), 0, 0, amount));
-        *range = *range && json_is_integer(json_object_get(p, "amount_ore")) &&
+            lines, line_json(month, json_string_value(json_object_get(row, "code")), 0, 0, amount));
+        *range = *range && json_is_integer(json_object_get(row, "amount_ore")) &&
                  !__builtin_add_overflow(*total_posted, amount, total_posted);
     }
-    json_decref(used);
+    free(used);
+    free(p);
     return lines;
 }
 
@@ -369,12 +391,13 @@ static void on_accrual_input(struct api_call *c, const PGresult *res)
     json_t *lines =
         accrual_lines(owed ? owed : (struct accrual_line[1]){{0}}, n, json_object_get(in, "posted"),
                       &total_owed, &total_posted, &range);
-    if (!range) {
+    if (lines == NULL || !range) {
         json_decref(lines);
         json_decref(in);
         free(owed);
-        api_reply_error(c, 500, "internal", "a total of the placement's accruals is out of range",
-                        NULL);
+        api_reply_error(
+            c, 500, "internal",
+            lines ? "a total of the placement's accruals is out of range" : "out of memory", NULL);
         return;
     }
     json_t *out = json_pack("{s:s, s:O, s:o, s:I, s:I}", "placement_id", c->path_id, "through",

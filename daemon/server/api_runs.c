@@ -86,14 +86,19 @@ static void idem_store(struct api_runs *runs, PGconn *pg)
                          p, NULL, NULL, 0));
 }
 
-/* A run that failed because the database went away is not our 500, and not "retry" either:
- * municipalities it had already posted are committed, so the outcome is unknown (504). The run
- * is convergent, so repeating it (with the same Idempotency-Key) posts only what is missing. */
-static void run_unavailable_check(struct api_runs *runs, PGconn *pg)
+/* The run's outcome as the HTTP answer. A run that failed because the database went away is not
+ * our 500, and not "retry" either: municipalities it had already posted are committed, so the
+ * outcome is unknown (504). The run is convergent, so repeating it (with the same
+ * Idempotency-Key) posts only what is missing. */
+static void run_answer(struct api_runs *runs, enum accrual_outcome outcome)
 {
-    if (runs->status != 500 || PQstatus(pg) == CONNECTION_OK)
+    static const int status[] = {
+        [ACCRUAL_RUN_RECORDED] = 200,         [ACCRUAL_RUN_INVALID_THROUGH] = 422,
+        [ACCRUAL_RUN_THROUGH_NOT_PAST] = 409, [ACCRUAL_RUN_THROUGH_BEFORE_LATEST] = 409,
+        [ACCRUAL_RUN_NOT_RECORDED] = 500,     [ACCRUAL_RUN_OUTCOME_UNKNOWN] = 504};
+    runs->status = status[outcome];
+    if (outcome != ACCRUAL_RUN_OUTCOME_UNKNOWN)
         return;
-    runs->status = 504;
     strbuf_reset(&runs->body);
     json_error_to(&runs->body, "outcome_unknown",
                   "the database went away during the accrual run, so some municipalities may "
@@ -112,9 +117,8 @@ static void *run_worker(void *arg)
     } else {
         PQclear(PQexec(pg, "SET application_name = 'reimbursed accrual'"));
         if (!idem_replayed(runs, pg)) {
-            runs->status = accrual_run_execute(pg, runs->conninfo, runs->jobs, runs->client_id,
-                                               runs->through, &runs->body);
-            run_unavailable_check(runs, pg);
+            run_answer(runs, accrual_run_execute(pg, runs->conninfo, runs->jobs, runs->client_id,
+                                                 runs->through, &runs->body));
             idem_store(runs, pg);
         }
     }

@@ -199,6 +199,96 @@ static void accrual_amounts_never_wrap(void **state)
                      ACCRUAL_IMPLAUSIBLE);
 }
 
+/* accrual_merge_next, the one merge of owed and posted lines (the run's diff and the API's
+ * GET /v1/placements/{id}/accruals): every key once, in (month, code) order, the two sides
+ * paired on equal keys, one step per key (linear), and owed-only and posted-only keys kept. */
+static void merge_pairs_each_key_once_in_order(void **state)
+{
+    (void)state;
+    /* month, code, owed amount (-1: none), posted amount (-1: none): the merge's steps, from
+     * which the two sides are made */
+    const int64_t want[][4] = {
+        {M(2023, 12), ACCRUAL_DAY_CHILD, -1, 1}, {M(2024, 1), ACCRUAL_MOVE_IN, 10, -1},
+        {M(2024, 1), ACCRUAL_DAY_CHILD, 20, 2},  {M(2024, 2), ACCRUAL_DAY_CHILD, -1, 3},
+        {M(2024, 3), ACCRUAL_DAY_ADULT, 30, 4},
+    };
+    struct accrual_line owed[5];
+    struct accrual_posted posted[5];
+    size_t no = 0, np = 0;
+    for (size_t i = 0; i < 5; i++) {
+        int32_t month = (int32_t)want[i][0];
+        enum accrual_code code = (enum accrual_code)want[i][1];
+        if (want[i][2] >= 0)
+            owed[no++] = owe(month, code, want[i][2]);
+        if (want[i][3] >= 0)
+            posted[np++] = post(month, code, want[i][3]);
+    }
+    assert_int_equal(no, 3);
+    assert_int_equal(np, 4);
+    struct accrual_merge m = {owed, 3, posted, 4, 0, 0};
+    const struct accrual_line *o;
+    const struct accrual_posted *p;
+    size_t k = 0;
+    while (accrual_merge_next(&m, &o, &p)) {
+        assert_true(k < 5);
+        const struct accrual_posted *key = p;
+        struct accrual_posted owed_key = {0, o ? o->month : 0, o ? o->code : ACCRUAL_CODES, 0};
+        if (o != NULL)
+            key = &owed_key;
+        assert_non_null(key);
+        assert_int_equal(key->month, want[k][0]);
+        assert_int_equal(key->code, want[k][1]);
+        assert_int_equal(o ? o->amount_ore : -1, want[k][2]);
+        assert_int_equal(p ? p->amount_ore : -1, want[k][3]);
+        k++;
+    }
+    assert_int_equal(k, 5);
+    assert_false(accrual_merge_next(&m, &o, &p));
+    /* Empty sides. */
+    struct accrual_merge none = {owed, 0, posted, 0, 0, 0};
+    assert_false(accrual_merge_next(&none, &o, &p));
+    struct accrual_merge only_owed = {owed, 3, posted, 0, 0, 0};
+    for (k = 0; accrual_merge_next(&only_owed, &o, &p); k++)
+        assert_true(o == &owed[k] && p == NULL);
+    assert_int_equal(k, 3);
+}
+
+/* Linear: n owed against n posted with every other key shared takes one step per key, never
+ * more than no + np; and accrual_posted_cmp sorts posted entries into the merge's order. */
+static void merge_is_linear_and_sort_matches(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    struct accrual_line *owed = calloc(N, sizeof *owed);
+    struct accrual_posted *posted = calloc(N, sizeof *posted);
+    assert_non_null(owed);
+    assert_non_null(posted);
+    for (int i = 0; i < N; i++) {
+        /* months strictly increasing; owed codes 0 and 2, posted codes 0 and 2 in even months
+         * and 1 and 3 in odd ones (so half the keys are shared), posted in reverse order */
+        int32_t month = civil_month_start(M(2022, 4) + 31 * (i / 2));
+        owed[i] = owe(month, (enum accrual_code)(2 * (i % 2)), i);
+        posted[N - 1 - i] = post(month, (enum accrual_code)(i % 2 * 2 + (i / 2) % 2), i);
+    }
+    qsort(posted, N, sizeof *posted, accrual_posted_cmp);
+    for (int i = 1; i < N; i++)
+        assert_true(accrual_posted_cmp(&posted[i - 1], &posted[i]) < 0);
+    struct accrual_merge m = {owed, N, posted, N, 0, 0};
+    const struct accrual_line *o;
+    const struct accrual_posted *p;
+    size_t steps = 0, both = 0;
+    while (accrual_merge_next(&m, &o, &p)) {
+        steps++;
+        both += o != NULL && p != NULL;
+        if (o && p)
+            assert_true(o->month == p->month && o->code == p->code);
+    }
+    assert_int_equal(both, N / 2);
+    assert_int_equal(steps, 2 * N - both);
+    free(owed);
+    free(posted);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +298,8 @@ int main(void)
         cmocka_unit_test(diff_overflow_and_cap),
         cmocka_unit_test(diff_random_never_after_through),
         cmocka_unit_test(accrual_amounts_never_wrap),
+        cmocka_unit_test(merge_pairs_each_key_once_in_order),
+        cmocka_unit_test(merge_is_linear_and_sort_matches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
