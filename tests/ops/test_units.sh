@@ -55,8 +55,8 @@ check "systemd/ has the daemon, nightly service and timer" \
 # ---- systemd-analyze verify, on copies whose Exec paths point at the build
 mkdir -p "$tmp/units"
 for u in "${units[@]}"; do
-    sed -e "s#/usr/sbin/reimbursed\\b#$BUILD/daemon/reimbursed#g" \
-        -e "s#/usr/bin/reimbursectl\\b#$BUILD/daemon/reimbursectl#g" \
+    sed -e "s#/usr/sbin/reimbursed\\b#$BUILD/reimbursed#g" \
+        -e "s#/usr/bin/reimbursectl\\b#$BUILD/reimbursectl#g" \
         -e "s#/usr/lib/reimbursed/nightly\\b#$SRC/ops/nightly#g" \
         "$u" >"$tmp/units/$(basename "$u")"
 done
@@ -159,13 +159,13 @@ if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -da
     -subj /CN=localhost -keyout "$tmp/tls/key.pem" -out "$tmp/tls/cert.pem" >/dev/null 2>&1; then
     cp "$tmp/tls/cert.pem" "$tmp/tls/client-ca.pem"
     sed "s#/etc/reimbursed/tls/#$tmp/tls/#g" "$SRC/etc/reimbursed.conf" >"$tmp/default.conf"
-    out="$("$BUILD/daemon/reimbursed" -c "$tmp/default.conf" -t 2>&1)" || true
+    out="$("$BUILD/reimbursed" -c "$tmp/default.conf" -t 2>&1)" || true
     comment "$out"
     check "etc/reimbursed.conf passes reimbursed -t" grep -q "configuration is valid" <<<"$out"
     bad=()
     while IFS=: read -r n line; do
         sed "${n}s/^#//" "$tmp/default.conf" >"$tmp/example.conf"
-        "$BUILD/daemon/reimbursed" -c "$tmp/example.conf" -t >/dev/null 2>&1 || bad+=("line $n: $line")
+        "$BUILD/reimbursed" -c "$tmp/example.conf" -t >/dev/null 2>&1 || bad+=("line $n: $line")
     done < <(grep -n '^#[a-z_]* = ' "$tmp/default.conf")
     comment "$(printf '%s\n' "${bad[@]}")"
     check "every commented-out key in etc/reimbursed.conf is accepted when uncommented" \
