@@ -75,6 +75,14 @@ static void td_kronor(struct strbuf *out, int64_t ore)
     strbuf_str(out, "</td>");
 }
 
+/* The owed, paid and difference (paid minus owed) cells every reconciliation table has. */
+static void td_owed_paid(struct strbuf *out, int64_t owed, int64_t paid)
+{
+    td_kronor(out, owed);
+    td_kronor(out, paid);
+    td_kronor(out, paid - owed);
+}
+
 static void add_date(struct strbuf *out, int32_t day)
 {
     char d[CIVIL_DATE_LEN + 1];
@@ -91,6 +99,16 @@ static void add_month(struct strbuf *out, int32_t month)
 
 /* ------------------------------------------------------------------ words */
 
+/* The text for `key` in a table of {key, text} pairs, or `fallback` for a NULL or unknown key. */
+static const char *label_of(const char *const (*map)[2], size_t n, const char *key,
+                            const char *fallback)
+{
+    for (size_t i = 0; key != NULL && i < n; i++)
+        if (strcmp(key, map[i][0]) == 0)
+            return map[i][1];
+    return fallback;
+}
+
 const char *report_html_code_label(const char *code)
 {
     static const char *const map[][2] = {
@@ -101,10 +119,7 @@ const char *report_html_code_label(const char *code)
         {"DAY_FORMER_UAM", "Days, former unaccompanied minor (supplement)"},
         {"LUMP_SUM", "Lump-sum payment without per-person lines"},
     };
-    for (size_t i = 0; code != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(code, map[i][0]) == 0)
-            return map[i][1];
-    return code != NULL ? code : "";
+    return label_of(map, sizeof map / sizeof map[0], code, code != NULL ? code : "");
 }
 
 const char *report_html_action(const char *cls)
@@ -116,10 +131,7 @@ const char *report_html_action(const char *cls)
         {"not_yet_paid", "Wait for the payment list"},
         {"ok", "Nothing to do"},
     };
-    for (size_t i = 0; cls != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(cls, map[i][0]) == 0)
-            return map[i][1];
-    return "Check this row";
+    return label_of(map, sizeof map / sizeof map[0], cls, "Check this row");
 }
 
 static const char *class_label(const char *cls)
@@ -131,10 +143,7 @@ static const char *class_label(const char *cls)
         {"not_yet_paid", "Not yet paid"},
         {"ok", "Paid as owed"},
     };
-    for (size_t i = 0; cls != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(cls, map[i][0]) == 0)
-            return map[i][1];
-    return cls != NULL ? cls : "";
+    return label_of(map, sizeof map / sizeof map[0], cls, cls != NULL ? cls : "");
 }
 
 static const char *move_out_reason(const char *reason)
@@ -147,10 +156,7 @@ static const char *move_out_reason(const char *reason)
         {"deceased", "deceased"},
         {"other", "other reason"},
     };
-    for (size_t i = 0; reason != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(reason, map[i][0]) == 0)
-            return map[i][1];
-    return reason != NULL ? reason : "";
+    return label_of(map, sizeof map / sizeof map[0], reason, reason != NULL ? reason : "");
 }
 
 /* ------------------------------------------------------------------ page frame */
@@ -283,9 +289,7 @@ static void totals_row(struct strbuf *out, const struct report_totals *t, bool t
         report_html_escape(out, t->code);
         strbuf_str(out, "</code></div></td>");
     }
-    td_kronor(out, t->owed_ore);
-    td_kronor(out, t->paid_ore);
-    td_kronor(out, t->paid_ore - t->owed_ore);
+    td_owed_paid(out, t->owed_ore, t->paid_ore);
     td_kronor(out, t->outstanding_ore);
     td_kronor(out, t->reclaim_ore);
     strbuf_str(out, "</tr>\n");
@@ -477,9 +481,7 @@ static void chart_section(struct strbuf *out, const struct report_summary *s)
             strbuf_str(out, "<tr><td>");
             add_month(out, s->months[i].month);
             strbuf_str(out, "</td>");
-            td_kronor(out, s->months[i].owed_ore);
-            td_kronor(out, s->months[i].paid_ore);
-            td_kronor(out, s->months[i].paid_ore - s->months[i].owed_ore);
+            td_owed_paid(out, s->months[i].owed_ore, s->months[i].paid_ore);
             strbuf_str(out, "</tr>\n");
         }
         strbuf_str(out, "</tbody></table></details>\n");
@@ -506,9 +508,7 @@ static void discrepancy_row(struct strbuf *out, const struct report_discrepancy 
     strbuf_str(out, "</td><td>");
     report_html_escape(out, report_html_code_label(d->code));
     strbuf_str(out, "</td>");
-    td_kronor(out, d->owed_ore);
-    td_kronor(out, d->paid_ore);
-    td_kronor(out, d->paid_ore - d->owed_ore);
+    td_owed_paid(out, d->owed_ore, d->paid_ore);
     strbuf_str(out, "<td><span class=\"tag ");
     report_html_escape(out, d->cls);
     strbuf_str(out, "\">");
