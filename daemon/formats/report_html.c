@@ -75,6 +75,13 @@ static void td_kronor(struct strbuf *out, int64_t ore)
     strbuf_str(out, "</td>");
 }
 
+/* The row a table without rows shows instead: `text` across all `cols` columns. */
+static void empty_row(struct strbuf *out, size_t nrows, int cols, const char *text)
+{
+    if (nrows == 0)
+        strbuf_printf(out, "<tr><td colspan=\"%d\" class=\"none\">%s</td></tr>\n", cols, text);
+}
+
 /* The owed, paid and difference (paid minus owed) cells every reconciliation table has. */
 static void td_owed_paid(struct strbuf *out, int64_t owed, int64_t paid)
 {
@@ -99,64 +106,63 @@ static void add_month(struct strbuf *out, int32_t month)
 
 /* ------------------------------------------------------------------ words */
 
-/* The text for `key` in a table of {key, text} pairs, or `fallback` for a NULL or unknown key. */
-static const char *label_of(const char *const (*map)[2], size_t n, const char *key,
-                            const char *fallback)
+/* Every word the pages show for a value from the data, by kind: C compensation code, A what to
+ * do about a reconciliation class, L the class's label, R a move-out reason. */
+static const struct {
+    char kind;
+    const char *key, *text;
+} words[] = {
+    {'C', "ALLOCATION_PLACE", "Housing places (fördelningstal)"},
+    {'C', "MOVE_IN", "Move-in (inflyttning)"},
+    {'C', "DAY_CHILD", "Days in housing, child"},
+    {'C', "DAY_ADULT", "Days in housing, adult"},
+    {'C', "DAY_FORMER_UAM", "Days, former unaccompanied minor (supplement)"},
+    {'C', "LUMP_SUM", "Lump-sum payment without per-person lines"},
+    {'A', "underpaid", "Claim the missing amount (anmälan om utebliven schablon)"},
+    {'A', "overpaid", "Expect a reclaim (återkrav)"},
+    {'A', "unknown_person", "Ask Migrationsverket: paid for someone not in our ledger"},
+    {'A', "not_yet_paid", "Wait for the payment list"},
+    {'A', "ok", "Nothing to do"},
+    {'L', "underpaid", "Underpaid"},
+    {'L', "overpaid", "Overpaid"},
+    {'L', "unknown_person", "Unknown person"},
+    {'L', "not_yet_paid", "Not yet paid"},
+    {'L', "ok", "Paid as owed"},
+    {'R', "other_municipality", "moved to another municipality"},
+    {'R', "left_country", "left the country"},
+    {'R', "own_housing", "moved to housing of their own"},
+    {'R', "registered", "registered in the population register (folkbokförd)"},
+    {'R', "deceased", "deceased"},
+    {'R', "other", "other reason"},
+};
+
+/* The word of `kind` for `key`, or `fallback` for a NULL or unknown key. */
+static const char *word(char kind, const char *key, const char *fallback)
 {
-    for (size_t i = 0; key != NULL && i < n; i++)
-        if (strcmp(key, map[i][0]) == 0)
-            return map[i][1];
+    for (size_t i = 0; key != NULL && i < sizeof words / sizeof words[0]; i++)
+        if (words[i].kind == kind && strcmp(key, words[i].key) == 0)
+            return words[i].text;
     return fallback;
 }
 
 const char *report_html_code_label(const char *code)
 {
-    static const char *const map[][2] = {
-        {"ALLOCATION_PLACE", "Housing places (fördelningstal)"},
-        {"MOVE_IN", "Move-in (inflyttning)"},
-        {"DAY_CHILD", "Days in housing, child"},
-        {"DAY_ADULT", "Days in housing, adult"},
-        {"DAY_FORMER_UAM", "Days, former unaccompanied minor (supplement)"},
-        {"LUMP_SUM", "Lump-sum payment without per-person lines"},
-    };
-    return label_of(map, sizeof map / sizeof map[0], code, code != NULL ? code : "");
+    return word('C', code, code != NULL ? code : "");
 }
 
 const char *report_html_action(const char *cls)
 {
-    static const char *const map[][2] = {
-        {"underpaid", "Claim the missing amount (anmälan om utebliven schablon)"},
-        {"overpaid", "Expect a reclaim (återkrav)"},
-        {"unknown_person", "Ask Migrationsverket: paid for someone not in our ledger"},
-        {"not_yet_paid", "Wait for the payment list"},
-        {"ok", "Nothing to do"},
-    };
-    return label_of(map, sizeof map / sizeof map[0], cls, "Check this row");
+    return word('A', cls, "Check this row");
 }
 
 static const char *class_label(const char *cls)
 {
-    static const char *const map[][2] = {
-        {"underpaid", "Underpaid"},
-        {"overpaid", "Overpaid"},
-        {"unknown_person", "Unknown person"},
-        {"not_yet_paid", "Not yet paid"},
-        {"ok", "Paid as owed"},
-    };
-    return label_of(map, sizeof map / sizeof map[0], cls, cls != NULL ? cls : "");
+    return word('L', cls, cls != NULL ? cls : "");
 }
 
 static const char *move_out_reason(const char *reason)
 {
-    static const char *const map[][2] = {
-        {"other_municipality", "moved to another municipality"},
-        {"left_country", "left the country"},
-        {"own_housing", "moved to housing of their own"},
-        {"registered", "registered in the population register (folkbokförd)"},
-        {"deceased", "deceased"},
-        {"other", "other reason"},
-    };
-    return label_of(map, sizeof map / sizeof map[0], reason, reason != NULL ? reason : "");
+    return word('R', reason, reason != NULL ? reason : "");
 }
 
 /* ------------------------------------------------------------------ page frame */
@@ -308,9 +314,7 @@ static void totals_table(struct strbuf *out, const struct report_summary *s)
                "<th class=\"num\">Expected reclaim</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < s->nby_code; i++)
         totals_row(out, &s->by_code[i], false);
-    if (s->nby_code == 0)
-        strbuf_str(out, "<tr><td colspan=\"6\" class=\"none\">Nothing owed or paid yet.</td>"
-                        "</tr>\n");
+    empty_row(out, s->nby_code, 6, "Nothing owed or paid yet.");
     totals_row(out, &s->total, true);
     strbuf_str(out, "</tbody>\n</table></div>\n<p>Accrued for the running month, due once it has "
                     "ended: ");
@@ -549,9 +553,7 @@ static void discrepancies_section(struct strbuf *out, const struct report_summar
                "</thead>\n<tbody>\n");
     for (size_t i = 0; i < s->ndiscrepancies; i++)
         discrepancy_row(out, &s->discrepancies[i]);
-    if (s->ndiscrepancies == 0)
-        strbuf_str(out, "<tr><td colspan=\"7\" class=\"none\">No discrepancies: every ended "
-                        "month is paid as owed.</td></tr>\n");
+    empty_row(out, s->ndiscrepancies, 7, "No discrepancies: every ended month is paid as owed.");
     strbuf_str(out, "</tbody>\n</table></div>\n");
     class_summary(out, s);
     strbuf_str(out, "</section>\n");
@@ -714,11 +716,9 @@ void report_html_index(struct strbuf *out, const struct report_index *ix)
                     "<tbody>\n");
     for (size_t i = 0; i < ix->nrows; i++)
         index_row(out, &ix->rows[i]);
-    if (ix->nrows == 0)
-        strbuf_str(out, "<tr><td colspan=\"7\" class=\"none\">No municipality has placements, "
-                        "allocations or payments yet.</td></tr>\n");
-    else
+    if (ix->nrows != 0)
         index_total(out, ix);
+    empty_row(out, ix->nrows, 7, "No municipality has placements, allocations or payments yet.");
     strbuf_str(out, "</tbody>\n</table></div>\n</section>\n");
     page_end(out, ix->version, &ix->cut);
 }
