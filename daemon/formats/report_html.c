@@ -75,6 +75,14 @@ static void td_kronor(struct strbuf *out, int64_t ore)
     strbuf_str(out, "</td>");
 }
 
+/* A table cell with text from the data (nothing inside for NULL). */
+static void td_text(struct strbuf *out, const char *text)
+{
+    strbuf_str(out, "<td>");
+    report_html_escape(out, text);
+    strbuf_str(out, "</td>");
+}
+
 /* The row a table without rows shows instead: `text` across all `cols` columns. */
 static void empty_row(struct strbuf *out, size_t nrows, int cols, const char *text)
 {
@@ -509,9 +517,8 @@ static void discrepancy_row(struct strbuf *out, const struct report_discrepancy 
         report_html_escape(out, d->placement_id);
         strbuf_str(out, "</div>");
     }
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, report_html_code_label(d->code));
     strbuf_str(out, "</td>");
+    td_text(out, report_html_code_label(d->code));
     td_owed_paid(out, d->owed_ore, d->paid_ore);
     strbuf_str(out, "<td><span class=\"tag ");
     report_html_escape(out, d->cls);
@@ -578,20 +585,16 @@ static void change_what(struct strbuf *out, const struct report_change *c)
 
 static void change_row(struct strbuf *out, const struct report_change *c)
 {
-    strbuf_str(out, "<tr><td>");
-    report_html_escape(out, c->placement_id);
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, c->dossier_number);
-    strbuf_str(out, "</td><td>");
+    strbuf_str(out, "<tr>");
+    td_text(out, c->placement_id);
+    td_text(out, c->dossier_number);
+    strbuf_str(out, "<td>");
     change_what(out, c);
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, c->value != NULL ? c->value : "(none)");
-    strbuf_str(out, "</td><td>");
-    if (strcmp(c->type, "correction") == 0)
-        report_html_escape(out, c->reason);
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, c->recorded_at);
-    strbuf_str(out, "</td></tr>\n");
+    strbuf_str(out, "</td>");
+    td_text(out, c->value != NULL ? c->value : "(none)");
+    td_text(out, strcmp(c->type, "correction") == 0 ? c->reason : NULL);
+    td_text(out, c->recorded_at);
+    strbuf_str(out, "</tr>\n");
 }
 
 static void changes_section(struct strbuf *out, const struct report_summary *s)
@@ -655,11 +658,9 @@ void report_html_summary(struct strbuf *out, const struct report_summary *s)
 
 static void index_row(struct strbuf *out, const struct report_index_row *r)
 {
-    strbuf_str(out, "<tr><td>");
-    report_html_escape(out, r->municipality);
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, r->name);
-    strbuf_str(out, "</td>");
+    strbuf_str(out, "<tr>");
+    td_text(out, r->municipality);
+    td_text(out, r->name);
     if (r->failed) {
         strbuf_str(out, "<td colspan=\"5\" class=\"neg\">The report could not be written; see "
                         "the nightly job's log.</td></tr>\n");
