@@ -22,6 +22,11 @@ int ctl_report(PGconn *pg, int argc, char **argv);
 /* `idempotency expire`: deletes the keys older than ctl_idempotency_retention_h, in batches. */
 int ctl_idempotency(PGconn *pg, int argc, char **argv);
 extern int ctl_idempotency_retention_h;
+/* Reads the long options from argv[first] on, each taking a value: the value of opts[i] goes to
+ * vals[i] (the last one given wins; opts[i].val must be 0). False on an option not in opts or
+ * one without its value; optind is left after the options. */
+struct option;
+int ctl_options(int argc, char **argv, int first, const struct option *opts, const char **vals);
 /* Prints the statement's error (SQLSTATE and message) and returns false unless `want`. */
 int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *what);
 

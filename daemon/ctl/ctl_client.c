@@ -16,27 +16,15 @@ struct client_args {
 
 static int parse_args(int argc, char **argv, struct client_args *a)
 {
-    static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
-                                         {"role", required_argument, NULL, 'r'},
-                                         {"scope", required_argument, NULL, 's'},
-                                         {"cert", required_argument, NULL, 'C'},
+    static const struct option opts[] = {{"name", required_argument, NULL, 0},
+                                         {"role", required_argument, NULL, 0},
+                                         {"scope", required_argument, NULL, 0},
+                                         {"cert", required_argument, NULL, 0},
                                          {0}};
-    int opt;
-    memset(a, 0, sizeof *a);
-    optind = 2; /* argv[0] = "client", argv[1] = the verb */
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt == 'n')
-            a->name = optarg;
-        else if (opt == 'r')
-            a->role = optarg;
-        else if (opt == 's')
-            a->scope = optarg;
-        else if (opt == 'C')
-            a->cert = optarg;
-        else
-            return 0;
-    }
-    return optind == argc;
+    const char *v[4] = {NULL, NULL, NULL, NULL};
+    int ok = ctl_options(argc, argv, 2, opts, v); /* argv[0] = "client", argv[1] = the verb */
+    *a = (struct client_args){.name = v[0], .role = v[1], .scope = v[2], .cert = v[3]};
+    return ok && optind == argc;
 }
 
 /* The SHA-256 of a PEM certificate's DER encoding, as mutual TLS will see it. */
@@ -119,9 +107,9 @@ static int client_add(PGconn *pg, const struct client_args *a)
 }
 
 /* One UPDATE of the active client named `name` ($1), with one value ($2, may be NULL):
- * CTL_CONFLICT when there is no such client. */
+ * CTL_CONFLICT when there is no such client; on success prints "client NAME <done><shown>". */
 static int active_client_update(PGconn *pg, const char *name, const char *sql, const char *value,
-                                const char *what)
+                                const char *what, const char *done, const char *shown)
 {
     const char *p[2] = {name, value};
     PGresult *res = PQexecParams(pg, sql, 2, NULL, p, NULL, NULL, 0);
@@ -134,6 +122,7 @@ static int active_client_update(PGconn *pg, const char *name, const char *sql, c
         fprintf(stderr, "reimbursectl: no active client named '%s'\n", name);
         return CTL_CONFLICT;
     }
+    printf("client %s %s%s\n", name, done, shown);
     return CTL_OK;
 }
 
@@ -142,28 +131,21 @@ static int client_rotate(PGconn *pg, const struct client_args *a)
     char token[TOKEN_LEN + 1], hash[TOKEN_HASH_HEX_LEN + 1];
     if (a->name == NULL || !new_token(token, hash))
         return a->name == NULL ? CTL_USAGE : CTL_FAIL;
-    int rc = active_client_update(pg, a->name,
-                                  "UPDATE clients SET token_sha256 = $2, rotated_at = now() "
-                                  "WHERE name = $1 AND revoked_at IS NULL",
-                                  hash, "rotating the token");
-    if (rc != CTL_OK)
-        return rc;
-    printf("client %s has a new token; the old one no longer works:\n%s\n", a->name, token);
-    return CTL_OK;
+    return active_client_update(pg, a->name,
+                                "UPDATE clients SET token_sha256 = $2, rotated_at = now() "
+                                "WHERE name = $1 AND revoked_at IS NULL",
+                                hash, "rotating the token",
+                                "has a new token; the old one no longer works:\n", token);
 }
 
 static int client_revoke(PGconn *pg, const struct client_args *a)
 {
     if (a->name == NULL)
         return CTL_USAGE;
-    int rc = active_client_update(pg, a->name,
-                                  "UPDATE clients SET revoked_at = now() "
-                                  "WHERE name = $1 AND revoked_at IS NULL AND $2::text IS NULL",
-                                  NULL, "revoking the client");
-    if (rc != CTL_OK)
-        return rc;
-    printf("client %s revoked\n", a->name);
-    return CTL_OK;
+    return active_client_update(pg, a->name,
+                                "UPDATE clients SET revoked_at = now() "
+                                "WHERE name = $1 AND revoked_at IS NULL AND $2::text IS NULL",
+                                NULL, "revoking the client", "revoked", "");
 }
 
 static int client_bind(PGconn *pg, const struct client_args *a)
@@ -175,14 +157,11 @@ static int client_bind(PGconn *pg, const struct client_args *a)
     }
     if (!cert_fingerprint(a->cert, fp))
         return CTL_USAGE;
-    int rc = active_client_update(pg, a->name,
-                                  "UPDATE clients SET cert_sha256 = $2 "
-                                  "WHERE name = $1 AND revoked_at IS NULL",
-                                  fp, "binding the certificate");
-    if (rc != CTL_OK)
-        return rc;
-    printf("client %s is bound to the certificate with SHA-256 %s\n", a->name, fp);
-    return CTL_OK;
+    return active_client_update(pg, a->name,
+                                "UPDATE clients SET cert_sha256 = $2 "
+                                "WHERE name = $1 AND revoked_at IS NULL",
+                                fp, "binding the certificate",
+                                "is bound to the certificate with SHA-256 ", fp);
 }
 
 static int client_list(PGconn *pg)

@@ -82,28 +82,17 @@ static int rate_write(PGconn *pg, const char *const p[4])
  * rounded to whole steps of `round` kronor. */
 static int rates_index(PGconn *pg, int argc, char **argv)
 {
-    static const struct option opts[] = {{"code", required_argument, NULL, 'c'},
-                                         {"from", required_argument, NULL, 'f'},
-                                         {"factor", required_argument, NULL, 'x'},
-                                         {"round", required_argument, NULL, 'r'},
+    static const struct option opts[] = {{"code", required_argument, NULL, 0},
+                                         {"from", required_argument, NULL, 0},
+                                         {"factor", required_argument, NULL, 0},
+                                         {"round", required_argument, NULL, 0},
                                          {0}};
-    const char *code = NULL, *from = NULL, *factor = NULL, *round = "1";
-    int opt;
+    const char *v[4] = {NULL, NULL, NULL, "1"};
     int32_t day;
     char err[160];
-    optind = 2;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt == 'c')
-            code = optarg;
-        else if (opt == 'f')
-            from = optarg;
-        else if (opt == 'x')
-            factor = optarg;
-        else if (opt == 'r')
-            round = optarg;
-        else
-            return CTL_USAGE;
-    }
+    if (!ctl_options(argc, argv, 2, opts, v))
+        return CTL_USAGE;
+    const char *code = v[0], *from = v[1], *factor = v[2], *round = v[3];
     if (code == NULL || from == NULL || factor == NULL || optind != argc ||
         !civil_parse(from, strlen(from), &day)) {
         fprintf(stderr, "reimbursectl: rates index --code C --from YYYY-MM-DD --factor F "
@@ -150,18 +139,12 @@ int ctl_rates(PGconn *pg, int argc, char **argv)
 int ctl_accrue(PGconn *pg, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"through", required_argument, NULL, 't'}, {"jobs", required_argument, NULL, 'j'}, {0}};
-    const char *through = NULL;
-    int opt, jobs = 2;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (opt == 't')
-            through = optarg;
-        else if (opt == 'j')
-            jobs = atoi(optarg);
-        else
-            return CTL_USAGE;
-    }
+        {"through", required_argument, NULL, 0}, {"jobs", required_argument, NULL, 0}, {0}};
+    const char *v[2] = {NULL, NULL};
+    if (!ctl_options(argc, argv, 1, opts, v))
+        return CTL_USAGE;
+    const char *through = v[0];
+    int jobs = v[1] != NULL ? atoi(v[1]) : 2;
     if (jobs < 1 || jobs > ACCRUAL_RUN_MAX_JOBS) {
         fprintf(stderr, "reimbursectl: --jobs must be 1 to %d\n", ACCRUAL_RUN_MAX_JOBS);
         return CTL_USAGE;

@@ -37,6 +37,18 @@ static void usage(FILE *f)
         "New tokens are printed alone on the last line of the output.\n");
 }
 
+int ctl_options(int argc, char **argv, int first, const struct option *opts, const char **vals)
+{
+    int opt, idx;
+    optind = first;
+    while ((opt = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+        if (opt != 0)
+            return 0;
+        vals[idx] = optarg;
+    }
+    return 1;
+}
+
 int ctl_result_ok(PGconn *pg, PGresult *res, ExecStatusType want, const char *what)
 {
     if (res != NULL && PQresultStatus(res) == want)

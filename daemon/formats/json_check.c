@@ -97,6 +97,13 @@ static json_t *member(json_t *obj, const char *field, bool required, bool *prese
     return v;
 }
 
+/* The 422 for a present field of the wrong type or value: "field 'f' must be <what>". */
+static bool must_be(struct jc_error *err, const char *code, const char *field, const char *what)
+{
+    jc_fail(err, 422, code, field, "field '%s' must be %s", field, what);
+    return false;
+}
+
 bool jc_get_string(json_t *obj, const char *field, bool required, size_t max_len, const char **out,
                    struct jc_error *err)
 {
@@ -105,10 +112,8 @@ bool jc_get_string(json_t *obj, const char *field, bool required, size_t max_len
     *out = NULL;
     if (v == NULL)
         return ok;
-    if (!json_is_string(v)) {
-        jc_fail(err, 422, "invalid_field", field, "field '%s' must be a string", field);
-        return false;
-    }
+    if (!json_is_string(v))
+        return must_be(err, "invalid_field", field, "a string");
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
     if (len == 0 || len > max_len || memchr(s, '\0', len) != NULL) {
@@ -120,34 +125,44 @@ bool jc_get_string(json_t *obj, const char *field, bool required, size_t max_len
     return true;
 }
 
-bool jc_get_date(json_t *obj, const char *field, bool required, int32_t *out, bool *present,
-                 struct jc_error *err)
+/* A field whose value `parse` checks and stores: absent is fine unless required, a value parse
+ * refuses is a 422 with `code` and "must be <what>". */
+static bool get_parsed(json_t *obj, const char *field, bool required, bool *present,
+                       struct jc_error *err, bool (*parse)(json_t *v, void *out), void *out,
+                       const char *code, const char *what)
 {
     bool ok;
     json_t *v = member(obj, field, required, present, err, &ok);
     if (v == NULL)
         return ok;
-    if (!json_is_string(v) || !civil_parse(json_string_value(v), json_string_length(v), out)) {
-        jc_fail(err, 422, "invalid_date", field, "field '%s' must be a real date as YYYY-MM-DD",
-                field);
+    return parse(v, out) || must_be(err, code, field, what);
+}
+
+static bool parse_date(json_t *v, void *out)
+{
+    return json_is_string(v) && civil_parse(json_string_value(v), json_string_length(v), out);
+}
+
+static bool parse_bool(json_t *v, void *out)
+{
+    if (!json_is_boolean(v))
         return false;
-    }
+    *(bool *)out = json_is_true(v);
     return true;
+}
+
+bool jc_get_date(json_t *obj, const char *field, bool required, int32_t *out, bool *present,
+                 struct jc_error *err)
+{
+    return get_parsed(obj, field, required, present, err, parse_date, out, "invalid_date",
+                      "a real date as YYYY-MM-DD");
 }
 
 bool jc_get_bool(json_t *obj, const char *field, bool required, bool *out, bool *present,
                  struct jc_error *err)
 {
-    bool ok;
-    json_t *v = member(obj, field, required, present, err, &ok);
-    if (v == NULL)
-        return ok;
-    if (!json_is_boolean(v)) {
-        jc_fail(err, 422, "invalid_field", field, "field '%s' must be true or false", field);
-        return false;
-    }
-    *out = json_is_true(v);
-    return true;
+    return get_parsed(obj, field, required, present, err, parse_bool, out, "invalid_field",
+                      "true or false");
 }
 
 bool jc_get_int(json_t *obj, const char *field, bool required, int64_t min, int64_t max,

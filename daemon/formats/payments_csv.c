@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "civil_date.h"
+#include "grow.h"
+#include "utf8.h"
 
 #define NCOLS 7
 #define BLOCK_SIZE 65536
@@ -47,16 +49,12 @@ static void add_error(struct payments_csv_result *res, size_t line, const char *
     res->errors_total++;
     if (res->nerrors >= PAYMENTS_CSV_MAX_ERRORS || res->oom)
         return;
-    if (res->nerrors == res->errors_cap) {
-        size_t cap = res->errors_cap ? res->errors_cap * 2 : 16;
-        struct payments_csv_error *e = realloc(res->errors, cap * sizeof *e);
-        if (e == NULL) {
-            res->oom = true;
-            return;
-        }
-        res->errors = e;
-        res->errors_cap = cap;
+    void *grown = grow_array(res->errors, &res->errors_cap, res->nerrors, sizeof *res->errors, 16);
+    if (grown == NULL) {
+        res->oom = true;
+        return;
     }
+    res->errors = grown;
     struct payments_csv_error *e = &res->errors[res->nerrors++];
     e->line = line;
     e->field = field;
@@ -243,38 +241,14 @@ static const char *check_reference(struct field f)
         return "is required";
     if (s[0] == ' ' || s[f.len - 1] == ' ')
         return "must not begin or end with a space";
-    for (size_t i = 0; i < f.len;) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t v, min;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7F)
-                return "must not contain control characters";
-            i++;
-            chars++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2, v = c & 0x1Fu, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3, v = c & 0x0Fu, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4, v = c & 0x07u, min = 0x10000;
-        } else {
+    for (size_t i = 0; i < f.len; chars++) {
+        uint32_t v;
+        size_t len = utf8_decode(s + i, f.len - i, &v);
+        if (len == 0)
             return "must be UTF-8 text";
-        }
-        if (f.len - i < len)
-            return "must be UTF-8 text";
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return "must be UTF-8 text";
-            v = (v << 6) | (s[i + k] & 0x3Fu);
-        }
-        if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-            return "must be UTF-8 text";
-        if (v <= 0x9F)
+        if (v < 0x20 || (v >= 0x7F && v <= 0x9F))
             return "must not contain control characters";
         i += len;
-        chars++;
     }
     if (chars > PAYMENTS_CSV_REFERENCE_MAX)
         return "must be at most 64 characters";
@@ -307,14 +281,10 @@ static const char *keep_reference(struct parser *p, struct field f)
 
 static bool add_line(struct payments_csv_result *res, const struct payments_csv_line *l)
 {
-    if (res->nlines == res->lines_cap) {
-        size_t cap = res->lines_cap ? res->lines_cap * 2 : 256;
-        struct payments_csv_line *n = realloc(res->lines, cap * sizeof *n);
-        if (n == NULL)
-            return false;
-        res->lines = n;
-        res->lines_cap = cap;
-    }
+    void *grown = grow_array(res->lines, &res->lines_cap, res->nlines, sizeof *res->lines, 256);
+    if (grown == NULL)
+        return false;
+    res->lines = grown;
     res->lines[res->nlines++] = *l;
     return true;
 }

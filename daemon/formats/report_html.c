@@ -75,6 +75,29 @@ static void td_kronor(struct strbuf *out, int64_t ore)
     strbuf_str(out, "</td>");
 }
 
+/* A table cell with text from the data (nothing inside for NULL). */
+static void td_text(struct strbuf *out, const char *text)
+{
+    strbuf_str(out, "<td>");
+    report_html_escape(out, text);
+    strbuf_str(out, "</td>");
+}
+
+/* The row a table without rows shows instead: `text` across all `cols` columns. */
+static void empty_row(struct strbuf *out, size_t nrows, int cols, const char *text)
+{
+    if (nrows == 0)
+        strbuf_printf(out, "<tr><td colspan=\"%d\" class=\"none\">%s</td></tr>\n", cols, text);
+}
+
+/* The owed, paid and difference (paid minus owed) cells every reconciliation table has. */
+static void td_owed_paid(struct strbuf *out, int64_t owed, int64_t paid)
+{
+    td_kronor(out, owed);
+    td_kronor(out, paid);
+    td_kronor(out, paid - owed);
+}
+
 static void add_date(struct strbuf *out, int32_t day)
 {
     char d[CIVIL_DATE_LEN + 1];
@@ -91,66 +114,63 @@ static void add_month(struct strbuf *out, int32_t month)
 
 /* ------------------------------------------------------------------ words */
 
+/* Every word the pages show for a value from the data, by kind: C compensation code, A what to
+ * do about a reconciliation class, L the class's label, R a move-out reason. */
+static const struct {
+    char kind;
+    const char *key, *text;
+} words[] = {
+    {'C', "ALLOCATION_PLACE", "Housing places (fördelningstal)"},
+    {'C', "MOVE_IN", "Move-in (inflyttning)"},
+    {'C', "DAY_CHILD", "Days in housing, child"},
+    {'C', "DAY_ADULT", "Days in housing, adult"},
+    {'C', "DAY_FORMER_UAM", "Days, former unaccompanied minor (supplement)"},
+    {'C', "LUMP_SUM", "Lump-sum payment without per-person lines"},
+    {'A', "underpaid", "Claim the missing amount (anmälan om utebliven schablon)"},
+    {'A', "overpaid", "Expect a reclaim (återkrav)"},
+    {'A', "unknown_person", "Ask Migrationsverket: paid for someone not in our ledger"},
+    {'A', "not_yet_paid", "Wait for the payment list"},
+    {'A', "ok", "Nothing to do"},
+    {'L', "underpaid", "Underpaid"},
+    {'L', "overpaid", "Overpaid"},
+    {'L', "unknown_person", "Unknown person"},
+    {'L', "not_yet_paid", "Not yet paid"},
+    {'L', "ok", "Paid as owed"},
+    {'R', "other_municipality", "moved to another municipality"},
+    {'R', "left_country", "left the country"},
+    {'R', "own_housing", "moved to housing of their own"},
+    {'R', "registered", "registered in the population register (folkbokförd)"},
+    {'R', "deceased", "deceased"},
+    {'R', "other", "other reason"},
+};
+
+/* The word of `kind` for `key`, or `fallback` for a NULL or unknown key. */
+static const char *word(char kind, const char *key, const char *fallback)
+{
+    for (size_t i = 0; key != NULL && i < sizeof words / sizeof words[0]; i++)
+        if (words[i].kind == kind && strcmp(key, words[i].key) == 0)
+            return words[i].text;
+    return fallback;
+}
+
 const char *report_html_code_label(const char *code)
 {
-    static const char *const map[][2] = {
-        {"ALLOCATION_PLACE", "Housing places (fördelningstal)"},
-        {"MOVE_IN", "Move-in (inflyttning)"},
-        {"DAY_CHILD", "Days in housing, child"},
-        {"DAY_ADULT", "Days in housing, adult"},
-        {"DAY_FORMER_UAM", "Days, former unaccompanied minor (supplement)"},
-        {"LUMP_SUM", "Lump-sum payment without per-person lines"},
-    };
-    for (size_t i = 0; code != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(code, map[i][0]) == 0)
-            return map[i][1];
-    return code != NULL ? code : "";
+    return word('C', code, code != NULL ? code : "");
 }
 
 const char *report_html_action(const char *cls)
 {
-    static const char *const map[][2] = {
-        {"underpaid", "Claim the missing amount (anmälan om utebliven schablon)"},
-        {"overpaid", "Expect a reclaim (återkrav)"},
-        {"unknown_person", "Ask Migrationsverket: paid for someone not in our ledger"},
-        {"not_yet_paid", "Wait for the payment list"},
-        {"ok", "Nothing to do"},
-    };
-    for (size_t i = 0; cls != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(cls, map[i][0]) == 0)
-            return map[i][1];
-    return "Check this row";
+    return word('A', cls, "Check this row");
 }
 
 static const char *class_label(const char *cls)
 {
-    static const char *const map[][2] = {
-        {"underpaid", "Underpaid"},
-        {"overpaid", "Overpaid"},
-        {"unknown_person", "Unknown person"},
-        {"not_yet_paid", "Not yet paid"},
-        {"ok", "Paid as owed"},
-    };
-    for (size_t i = 0; cls != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(cls, map[i][0]) == 0)
-            return map[i][1];
-    return cls != NULL ? cls : "";
+    return word('L', cls, cls != NULL ? cls : "");
 }
 
 static const char *move_out_reason(const char *reason)
 {
-    static const char *const map[][2] = {
-        {"other_municipality", "moved to another municipality"},
-        {"left_country", "left the country"},
-        {"own_housing", "moved to housing of their own"},
-        {"registered", "registered in the population register (folkbokförd)"},
-        {"deceased", "deceased"},
-        {"other", "other reason"},
-    };
-    for (size_t i = 0; reason != NULL && i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(reason, map[i][0]) == 0)
-            return map[i][1];
-    return reason != NULL ? reason : "";
+    return word('R', reason, reason != NULL ? reason : "");
 }
 
 /* ------------------------------------------------------------------ page frame */
@@ -283,9 +303,7 @@ static void totals_row(struct strbuf *out, const struct report_totals *t, bool t
         report_html_escape(out, t->code);
         strbuf_str(out, "</code></div></td>");
     }
-    td_kronor(out, t->owed_ore);
-    td_kronor(out, t->paid_ore);
-    td_kronor(out, t->paid_ore - t->owed_ore);
+    td_owed_paid(out, t->owed_ore, t->paid_ore);
     td_kronor(out, t->outstanding_ore);
     td_kronor(out, t->reclaim_ore);
     strbuf_str(out, "</tr>\n");
@@ -304,9 +322,7 @@ static void totals_table(struct strbuf *out, const struct report_summary *s)
                "<th class=\"num\">Expected reclaim</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < s->nby_code; i++)
         totals_row(out, &s->by_code[i], false);
-    if (s->nby_code == 0)
-        strbuf_str(out, "<tr><td colspan=\"6\" class=\"none\">Nothing owed or paid yet.</td>"
-                        "</tr>\n");
+    empty_row(out, s->nby_code, 6, "Nothing owed or paid yet.");
     totals_row(out, &s->total, true);
     strbuf_str(out, "</tbody>\n</table></div>\n<p>Accrued for the running month, due once it has "
                     "ended: ");
@@ -477,9 +493,7 @@ static void chart_section(struct strbuf *out, const struct report_summary *s)
             strbuf_str(out, "<tr><td>");
             add_month(out, s->months[i].month);
             strbuf_str(out, "</td>");
-            td_kronor(out, s->months[i].owed_ore);
-            td_kronor(out, s->months[i].paid_ore);
-            td_kronor(out, s->months[i].paid_ore - s->months[i].owed_ore);
+            td_owed_paid(out, s->months[i].owed_ore, s->months[i].paid_ore);
             strbuf_str(out, "</tr>\n");
         }
         strbuf_str(out, "</tbody></table></details>\n");
@@ -503,12 +517,9 @@ static void discrepancy_row(struct strbuf *out, const struct report_discrepancy 
         report_html_escape(out, d->placement_id);
         strbuf_str(out, "</div>");
     }
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, report_html_code_label(d->code));
     strbuf_str(out, "</td>");
-    td_kronor(out, d->owed_ore);
-    td_kronor(out, d->paid_ore);
-    td_kronor(out, d->paid_ore - d->owed_ore);
+    td_text(out, report_html_code_label(d->code));
+    td_owed_paid(out, d->owed_ore, d->paid_ore);
     strbuf_str(out, "<td><span class=\"tag ");
     report_html_escape(out, d->cls);
     strbuf_str(out, "\">");
@@ -549,9 +560,7 @@ static void discrepancies_section(struct strbuf *out, const struct report_summar
                "</thead>\n<tbody>\n");
     for (size_t i = 0; i < s->ndiscrepancies; i++)
         discrepancy_row(out, &s->discrepancies[i]);
-    if (s->ndiscrepancies == 0)
-        strbuf_str(out, "<tr><td colspan=\"7\" class=\"none\">No discrepancies: every ended "
-                        "month is paid as owed.</td></tr>\n");
+    empty_row(out, s->ndiscrepancies, 7, "No discrepancies: every ended month is paid as owed.");
     strbuf_str(out, "</tbody>\n</table></div>\n");
     class_summary(out, s);
     strbuf_str(out, "</section>\n");
@@ -576,20 +585,16 @@ static void change_what(struct strbuf *out, const struct report_change *c)
 
 static void change_row(struct strbuf *out, const struct report_change *c)
 {
-    strbuf_str(out, "<tr><td>");
-    report_html_escape(out, c->placement_id);
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, c->dossier_number);
-    strbuf_str(out, "</td><td>");
+    strbuf_str(out, "<tr>");
+    td_text(out, c->placement_id);
+    td_text(out, c->dossier_number);
+    strbuf_str(out, "<td>");
     change_what(out, c);
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, c->value != NULL ? c->value : "(none)");
-    strbuf_str(out, "</td><td>");
-    if (strcmp(c->type, "correction") == 0)
-        report_html_escape(out, c->reason);
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, c->recorded_at);
-    strbuf_str(out, "</td></tr>\n");
+    strbuf_str(out, "</td>");
+    td_text(out, c->value != NULL ? c->value : "(none)");
+    td_text(out, strcmp(c->type, "correction") == 0 ? c->reason : NULL);
+    td_text(out, c->recorded_at);
+    strbuf_str(out, "</tr>\n");
 }
 
 static void changes_section(struct strbuf *out, const struct report_summary *s)
@@ -653,11 +658,9 @@ void report_html_summary(struct strbuf *out, const struct report_summary *s)
 
 static void index_row(struct strbuf *out, const struct report_index_row *r)
 {
-    strbuf_str(out, "<tr><td>");
-    report_html_escape(out, r->municipality);
-    strbuf_str(out, "</td><td>");
-    report_html_escape(out, r->name);
-    strbuf_str(out, "</td>");
+    strbuf_str(out, "<tr>");
+    td_text(out, r->municipality);
+    td_text(out, r->name);
     if (r->failed) {
         strbuf_str(out, "<td colspan=\"5\" class=\"neg\">The report could not be written; see "
                         "the nightly job's log.</td></tr>\n");
@@ -714,11 +717,9 @@ void report_html_index(struct strbuf *out, const struct report_index *ix)
                     "<tbody>\n");
     for (size_t i = 0; i < ix->nrows; i++)
         index_row(out, &ix->rows[i]);
-    if (ix->nrows == 0)
-        strbuf_str(out, "<tr><td colspan=\"7\" class=\"none\">No municipality has placements, "
-                        "allocations or payments yet.</td></tr>\n");
-    else
+    if (ix->nrows != 0)
         index_total(out, ix);
+    empty_row(out, ix->nrows, 7, "No municipality has placements, allocations or payments yet.");
     strbuf_str(out, "</tbody>\n</table></div>\n</section>\n");
     page_end(out, ix->version, &ix->cut);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "civil_date.h"
+#include "grow.h"
+#include "utf8.h"
 
 enum {
     ST_NEW = 0, /* sie_init done, sie_begin not yet */
@@ -45,39 +47,6 @@ static int cp437_byte(uint32_t cp)
             return 0x80 + i;
     }
     return -1;
-}
-
-/* Decodes one UTF-8 sequence at s (n > 0 bytes left) into *cp and returns its length, or 0 when
- * the bytes are not well-formed UTF-8 (overlong forms, surrogates and values above U+10FFFF
- * included), so that the caller replaces one byte and resynchronises on the next. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, v = c & 0x1Fu, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, v = c & 0x0Fu, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, v = c & 0x07u, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3Fu);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
 }
 
 void sie_cp437_append(struct strbuf *b, const char *utf8)
@@ -243,6 +212,16 @@ void sie_free(struct sie_writer *w)
     w->naccounts = w->accounts_cap = 0;
 }
 
+/* One header line "TAG \"text\"", or nothing when the optional text is absent. */
+static void put_text_line(struct sie_writer *w, const char *tag, const char *utf8)
+{
+    if (utf8 == NULL)
+        return;
+    put(w, tag);
+    put_text(w, utf8);
+    put_end(w);
+}
+
 bool sie_begin(struct sie_writer *w, const struct sie_header *h)
 {
     if (!usable(w))
@@ -269,24 +248,14 @@ bool sie_begin(struct sie_writer *w, const struct sie_header *h)
     put_end(w);
     put(w, "#SIETYP 4");
     put_end(w);
-    if (h->orgnr != NULL) {
-        put(w, "#ORGNR ");
-        put_text(w, h->orgnr);
-        put_end(w);
-    }
-    put(w, "#FNAMN ");
-    put_text(w, h->company);
-    put_end(w);
+    put_text_line(w, "#ORGNR ", h->orgnr);
+    put_text_line(w, "#FNAMN ", h->company);
     put(w, "#RAR 0 ");
     put_date(w, h->year_from);
     put(w, " ");
     put_date(w, h->year_to);
     put_end(w);
-    if (h->chart_type != NULL) {
-        put(w, "#KPTYP ");
-        put_text(w, h->chart_type);
-        put_end(w);
-    }
+    put_text_line(w, "#KPTYP ", h->chart_type);
     w->state = ST_CHART;
     return done(w);
 }
@@ -302,14 +271,10 @@ bool sie_account(struct sie_writer *w, int number, const char *name)
     size_t i = account_slot(w, number);
     if (i < w->naccounts && w->accounts[i] == number)
         return fail(w, "account written twice");
-    if (w->naccounts == w->accounts_cap) {
-        size_t cap = w->accounts_cap ? w->accounts_cap * 2 : 32;
-        int *p = realloc(w->accounts, cap * sizeof *p);
-        if (p == NULL)
-            return fail(w, "out of memory");
-        w->accounts = p;
-        w->accounts_cap = cap;
-    }
+    int *grown = grow_array(w->accounts, &w->accounts_cap, w->naccounts, sizeof *grown, 32);
+    if (grown == NULL)
+        return fail(w, "out of memory");
+    w->accounts = grown;
     memmove(w->accounts + i + 1, w->accounts + i, (w->naccounts - i) * sizeof *w->accounts);
     w->accounts[i] = number;
     w->naccounts++;

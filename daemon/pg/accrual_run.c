@@ -7,6 +7,7 @@
 #include "accrual.h"
 #include "accrual_post.h"
 #include "civil_date.h"
+#include "grow.h"
 #include "log.h"
 #include "rate_schedule.h"
 #include "pg_exec.h"
@@ -66,14 +67,10 @@ static int32_t date_of(const PGresult *res, int row, int col)
 
 static bool deltas_push(struct deltas *d, struct delta x)
 {
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 1024;
-        struct delta *nv = realloc(d->v, cap * sizeof *nv);
-        if (nv == NULL)
-            return false;
-        d->v = nv;
-        d->cap = cap;
-    }
+    struct delta *grown = grow_array(d->v, &d->cap, d->n, sizeof *grown, 1024);
+    if (grown == NULL)
+        return false;
+    d->v = grown;
     d->v[d->n++] = x;
     return true;
 }

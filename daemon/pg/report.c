@@ -305,17 +305,20 @@ static void muni_free(struct muni *m)
     free(m->changes_v);
 }
 
+/* n + 1 zeroed elements (never a zero-size request); on failure err says so. */
+static void *alloc_rows(size_t n, size_t size, char *err, size_t errlen)
+{
+    void *p = calloc(n + 1, size);
+    if (p == NULL)
+        snprintf(err, errlen, "out of memory");
+    return p;
+}
+
 /* Per code from the balance statement; the municipality's total is their sum (as api.balance). */
 static bool balance_parse(struct muni *m, char *err, size_t errlen)
 {
     const PGresult *r = m->balance;
-    int rows = PQntuples(r);
-    m->by_code = calloc((size_t)rows + 1, sizeof *m->by_code);
-    if (m->by_code == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return false;
-    }
-    for (int i = 0; i < rows; i++) {
+    for (int i = 0; i < PQntuples(r); i++) {
         struct report_totals *t = &m->by_code[m->nby_code++];
         t->code = PQgetvalue(r, i, 0);
         int64_t *field[5] = {&t->owed_ore, &t->paid_ore, &t->outstanding_ore, &t->reclaim_ore,
@@ -333,16 +336,10 @@ static bool balance_parse(struct muni *m, char *err, size_t errlen)
     return true;
 }
 
-static bool figures_parse(struct muni *m, char *err, size_t errlen)
+static void figures_parse(struct muni *m)
 {
     const PGresult *r = m->figures;
-    int rows = PQntuples(r);
-    m->months = calloc((size_t)rows + 1, sizeof *m->months);
-    if (m->months == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return false;
-    }
-    for (int i = 0; i < rows; i++) {
+    for (int i = 0; i < PQntuples(r); i++) {
         int part = atoi(PQgetvalue(r, i, 0));
         if (part == 0) {
             m->months[m->nmonths++] =
@@ -356,23 +353,27 @@ static bool figures_parse(struct muni *m, char *err, size_t errlen)
                 (struct report_class_count){value(r, i, 8), int_of(r, i, 9), int_of(r, i, 7)};
         }
     }
-    return true;
 }
 
-static bool changes_parse(struct muni *m, char *err, size_t errlen)
+static void changes_parse(struct muni *m)
 {
     const PGresult *r = m->changes;
-    int rows = PQntuples(r);
-    m->changes_v = calloc((size_t)rows + 1, sizeof *m->changes_v);
-    if (m->changes_v == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return false;
-    }
-    for (int i = 0; i < rows; i++)
+    for (int i = 0; i < PQntuples(r); i++)
         m->changes_v[m->nchanges++] =
             (struct report_change){value(r, i, 0), value(r, i, 1), value(r, i, 2), value(r, i, 3),
                                    value(r, i, 4), value(r, i, 5), value(r, i, 6)};
-    return true;
+}
+
+/* The arrays the balance, figures and changes rows are parsed into (freed by muni_free). */
+static bool muni_alloc(struct muni *m, char *err, size_t errlen)
+{
+    m->by_code = calloc((size_t)PQntuples(m->balance) + 1, sizeof *m->by_code);
+    m->months = calloc((size_t)PQntuples(m->figures) + 1, sizeof *m->months);
+    m->changes_v = calloc((size_t)PQntuples(m->changes) + 1, sizeof *m->changes_v);
+    if (m->by_code != NULL && m->months != NULL && m->changes_v != NULL)
+        return true;
+    snprintf(err, errlen, "out of memory");
+    return false;
 }
 
 /* Everything about one municipality, in one transaction under its scope. */
@@ -398,8 +399,11 @@ static bool muni_read(PGconn *pg, const struct job *j, struct muni *m, char *err
         rollback(pg);
         return false;
     }
-    return balance_parse(m, err, errlen) && figures_parse(m, err, errlen) &&
-           changes_parse(m, err, errlen);
+    if (!muni_alloc(m, err, errlen) || !balance_parse(m, err, errlen))
+        return false;
+    figures_parse(m);
+    changes_parse(m);
+    return true;
 }
 
 /* ------------------------------------------------------------------ one municipality's files */
@@ -409,11 +413,9 @@ static bool sie_build(const struct muni *m, int32_t date, const struct ledger_ch
 {
     const PGresult *r = m->sie;
     size_t n = (size_t)PQntuples(r);
-    struct ledger_sie_posting *p = calloc(n + 1, sizeof *p);
-    if (p == NULL) {
-        snprintf(err, errlen, "out of memory");
+    struct ledger_sie_posting *p = alloc_rows(n, sizeof *p, err, errlen);
+    if (p == NULL)
         return false;
-    }
     int32_t first = date, last = date;
     for (size_t i = 0; i < n; i++) {
         int row = (int)i;
@@ -540,11 +542,9 @@ static bool munis_load(PGconn *pg, const struct report_cut *cut, struct report_r
 
 static bool index_write(const char *dir, struct report_result *res, char *err, size_t errlen)
 {
-    struct report_index_row *rows = calloc(res->nmunis + 1, sizeof *rows);
-    if (rows == NULL) {
-        snprintf(err, errlen, "out of memory");
+    struct report_index_row *rows = alloc_rows(res->nmunis, sizeof *rows, err, errlen);
+    if (rows == NULL)
         return false;
-    }
     for (size_t i = 0; i < res->nmunis; i++)
         rows[i] = (struct report_index_row){res->munis[i].municipality, res->munis[i].name,
                                             !res->munis[i].ok, res->munis[i].total};
