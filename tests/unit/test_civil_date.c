@@ -246,32 +246,49 @@ static void test_birthday(void **state)
     assert_true(ymd(2022, 2, 28) < civil_birthday(ymd(2004, 2, 29), 18));
 }
 
+/* One case of a day → day function: f(day) is want. */
+struct day_case {
+    int32_t day, want;
+};
+
+static void check_days(int32_t (*f)(int32_t), const struct day_case *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(f(c[i].day), c[i].want);
+}
+
 static void test_month_start(void **state)
 {
     (void)state;
-    assert_int_equal(civil_month_start(ymd(2023, 5, 17)), ymd(2023, 5, 1));
-    assert_int_equal(civil_month_start(ymd(2023, 5, 1)), ymd(2023, 5, 1));
-    assert_int_equal(civil_month_start(ymd(2023, 5, 31)), ymd(2023, 5, 1));
-    assert_int_equal(civil_month_start(ymd(2024, 2, 29)), ymd(2024, 2, 1));
-    assert_int_equal(civil_month_start(ymd(2023, 12, 31)), ymd(2023, 12, 1));
-    assert_int_equal(civil_month_start(ymd(2024, 1, 1)), ymd(2024, 1, 1));
-    assert_int_equal(civil_month_start(0), 0);
-    assert_int_equal(civil_month_start(-1), ymd(1969, 12, 1));
+    const struct day_case cases[] = {
+        {ymd(2023, 5, 17), ymd(2023, 5, 1)},
+        {ymd(2023, 5, 1), ymd(2023, 5, 1)},
+        {ymd(2023, 5, 31), ymd(2023, 5, 1)},
+        {ymd(2024, 2, 29), ymd(2024, 2, 1)},
+        {ymd(2023, 12, 31), ymd(2023, 12, 1)},
+        {ymd(2024, 1, 1), ymd(2024, 1, 1)},
+        {0, 0},
+        {-1, ymd(1969, 12, 1)},
+    };
+    check_days(civil_month_start, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_next_month_start(void **state)
 {
     (void)state;
-    assert_int_equal(civil_next_month_start(ymd(2023, 5, 17)), ymd(2023, 6, 1));
-    assert_int_equal(civil_next_month_start(ymd(2023, 5, 1)), ymd(2023, 6, 1));
-    assert_int_equal(civil_next_month_start(ymd(2023, 5, 31)), ymd(2023, 6, 1));
-    assert_int_equal(civil_next_month_start(ymd(2024, 2, 29)), ymd(2024, 3, 1));
-    assert_int_equal(civil_next_month_start(ymd(2023, 2, 28)), ymd(2023, 3, 1));
-    /* December rolls over into January of the next year. */
-    assert_int_equal(civil_next_month_start(ymd(2023, 12, 1)), ymd(2024, 1, 1));
-    assert_int_equal(civil_next_month_start(ymd(2023, 12, 31)), ymd(2024, 1, 1));
-    assert_int_equal(civil_next_month_start(ymd(1999, 12, 15)), ymd(2000, 1, 1));
-    assert_int_equal(civil_next_month_start(ymd(2024, 1, 31)), ymd(2024, 2, 1));
+    const struct day_case cases[] = {
+        {ymd(2023, 5, 17), ymd(2023, 6, 1)},
+        {ymd(2023, 5, 1), ymd(2023, 6, 1)},
+        {ymd(2023, 5, 31), ymd(2023, 6, 1)},
+        {ymd(2024, 2, 29), ymd(2024, 3, 1)},
+        {ymd(2023, 2, 28), ymd(2023, 3, 1)},
+        /* December rolls over into January of the next year. */
+        {ymd(2023, 12, 1), ymd(2024, 1, 1)},
+        {ymd(2023, 12, 31), ymd(2024, 1, 1)},
+        {ymd(1999, 12, 15), ymd(2000, 1, 1)},
+        {ymd(2024, 1, 31), ymd(2024, 2, 1)},
+    };
+    check_days(civil_next_month_start, cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_month_bounds_every_day(void **state)
