@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "accrual.h"
+#include "ref_calendar.h"
 
 #define MAX_ROWS 8     /* rows per code in a test schedule */
 #define MAX_LINES 600  /* output lines per placement in a test */
@@ -28,21 +29,6 @@ enum { CH = ACCRUAL_DAY_CHILD, AD = ACCRUAL_DAY_ADULT, UAM = ACCRUAL_DAY_FORMER_
 enum { MOVE = ACCRUAL_MOVE_IN, ALLOC = ACCRUAL_ALLOCATION_PLACE };
 
 /* ---- An own calendar, independent of civil_date.c ---------------------------------------- */
-
-static bool ref_leap(int y)
-{
-    if (y % 400 == 0)
-        return true;
-    if (y % 100 == 0)
-        return false;
-    return y % 4 == 0;
-}
-
-static int ref_mdays(int y, int m)
-{
-    static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && ref_leap(y) ? 29 : len[m - 1];
-}
 
 /* Leap years in [1, y). */
 static int32_t leaps_before(int y)
