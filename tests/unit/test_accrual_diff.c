@@ -2,11 +2,7 @@
  * owed against what is posted, and never a line for a service month after the run's `through`,
  * whatever is already posted there (a run that failed or was killed part way may have posted
  * later months). And the engine's amounts never wrap (item 5). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -292,17 +288,13 @@ static void merge_is_linear_and_sort_matches(void **state)
     free(posted);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(diff_leaves_months_after_through),
-        cmocka_unit_test(diff_converges_up_to_through_only),
-        cmocka_unit_test(diff_month_of_through_converges),
-        cmocka_unit_test(diff_overflow_and_cap),
-        cmocka_unit_test(diff_random_never_after_through),
-        cmocka_unit_test(accrual_amounts_never_wrap),
-        cmocka_unit_test(merge_pairs_each_key_once_in_order),
-        cmocka_unit_test(merge_is_linear_and_sort_matches),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(diff_leaves_months_after_through),
+    cmocka_unit_test(diff_converges_up_to_through_only),
+    cmocka_unit_test(diff_month_of_through_converges),
+    cmocka_unit_test(diff_overflow_and_cap),
+    cmocka_unit_test(diff_random_never_after_through),
+    cmocka_unit_test(accrual_amounts_never_wrap),
+    cmocka_unit_test(merge_pairs_each_key_once_in_order),
+    cmocka_unit_test(merge_is_linear_and_sort_matches),
+});

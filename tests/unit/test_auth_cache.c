@@ -1,9 +1,5 @@
 /* Unit tests for auth_cache: hits, expiry, eviction, slot collisions and malformed keys. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,12 +86,8 @@ static void test_malformed_keys(void **state)
     free(c);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hit_and_expiry),
-        cmocka_unit_test(test_evict_and_collision),
-        cmocka_unit_test(test_malformed_keys),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_hit_and_expiry),
+    cmocka_unit_test(test_evict_and_collision),
+    cmocka_unit_test(test_malformed_keys),
+});

@@ -1,9 +1,5 @@
 /* Unit tests for civil_date: strict parsing, day-number round trips, birthdays, month bounds. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -267,20 +263,16 @@ static void test_month_bounds_every_day(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_epoch_anchors),
-        cmocka_unit_test(test_parse_valid),
-        cmocka_unit_test(test_parse_invalid_calendar),
-        cmocka_unit_test(test_parse_invalid_syntax),
-        cmocka_unit_test(test_parse_uses_len),
-        cmocka_unit_test(test_round_trip_every_day),
-        cmocka_unit_test(test_leap_rules),
-        cmocka_unit_test(test_days_in_month),
-        cmocka_unit_test(test_birthday),
-        cmocka_unit_test(test_month_starts),
-        cmocka_unit_test(test_month_bounds_every_day),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_epoch_anchors),
+    cmocka_unit_test(test_parse_valid),
+    cmocka_unit_test(test_parse_invalid_calendar),
+    cmocka_unit_test(test_parse_invalid_syntax),
+    cmocka_unit_test(test_parse_uses_len),
+    cmocka_unit_test(test_round_trip_every_day),
+    cmocka_unit_test(test_leap_rules),
+    cmocka_unit_test(test_days_in_month),
+    cmocka_unit_test(test_birthday),
+    cmocka_unit_test(test_month_starts),
+    cmocka_unit_test(test_month_bounds_every_day),
+});

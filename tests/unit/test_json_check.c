@@ -1,9 +1,5 @@
 /* Unit tests for json_check: body parsing, field whitelisting, typed getters, error JSON. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -660,26 +656,22 @@ static void test_unknown_field_long_name(void **state)
     check_error_json(&err, true);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_object_ok),
-        cmocka_unit_test(test_parse_malformed),
-        cmocka_unit_test(test_parse_non_object),
-        cmocka_unit_test(test_parse_duplicate_keys),
-        cmocka_unit_test(test_only_fields),
-        cmocka_unit_test(test_missing_field),
-        cmocka_unit_test(test_optional_absent),
-        cmocka_unit_test(test_null_is_absent),
-        cmocka_unit_test(test_get_string),
-        cmocka_unit_test(test_get_date),
-        cmocka_unit_test(test_get_bool),
-        cmocka_unit_test(test_get_int_bounds),
-        cmocka_unit_test(test_get_enum),
-        cmocka_unit_test(test_get_municipality),
-        cmocka_unit_test(test_error_json),
-        cmocka_unit_test(test_error_body_bytes),
-        cmocka_unit_test(test_unknown_field_long_name),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_parse_object_ok),
+    cmocka_unit_test(test_parse_malformed),
+    cmocka_unit_test(test_parse_non_object),
+    cmocka_unit_test(test_parse_duplicate_keys),
+    cmocka_unit_test(test_only_fields),
+    cmocka_unit_test(test_missing_field),
+    cmocka_unit_test(test_optional_absent),
+    cmocka_unit_test(test_null_is_absent),
+    cmocka_unit_test(test_get_string),
+    cmocka_unit_test(test_get_date),
+    cmocka_unit_test(test_get_bool),
+    cmocka_unit_test(test_get_int_bounds),
+    cmocka_unit_test(test_get_enum),
+    cmocka_unit_test(test_get_municipality),
+    cmocka_unit_test(test_error_json),
+    cmocka_unit_test(test_error_body_bytes),
+    cmocka_unit_test(test_unknown_field_long_name),
+});

@@ -1,10 +1,6 @@
 /* Unit tests for rate_index: exact decimal indexing, rounding to whole kronor steps, bad factors.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -124,8 +120,6 @@ struct apply_case {
     int64_t round_kronor;
     int64_t want;
 };
-
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static void check_apply(const struct apply_case *c, size_t n)
 {
@@ -340,19 +334,15 @@ static void test_random_exact_ties(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference_arithmetic),
-        cmocka_unit_test(test_design_example),
-        cmocka_unit_test(test_ties_away_from_zero),
-        cmocka_unit_test(test_round_one_krona),
-        cmocka_unit_test(test_factor_one_and_below),
-        cmocka_unit_test(test_bad_factor),
-        cmocka_unit_test(test_bad_round),
-        cmocka_unit_test(test_does_not_fit),
-        cmocka_unit_test(test_random_against_reference),
-        cmocka_unit_test(test_random_exact_ties),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_reference_arithmetic),
+    cmocka_unit_test(test_design_example),
+    cmocka_unit_test(test_ties_away_from_zero),
+    cmocka_unit_test(test_round_one_krona),
+    cmocka_unit_test(test_factor_one_and_below),
+    cmocka_unit_test(test_bad_factor),
+    cmocka_unit_test(test_bad_round),
+    cmocka_unit_test(test_does_not_fit),
+    cmocka_unit_test(test_random_against_reference),
+    cmocka_unit_test(test_random_exact_ties),
+});
