@@ -167,16 +167,17 @@ static void test_only_fields(void **state)
     json_decref(obj);
 }
 
-static void test_missing_field(void **state)
+/* The required getters on obj, which lacks (or holds null in) name, born, flag, count, kind and
+ * kommune: each fails with 422 missing_field naming its field and reports "not given". */
+static void expect_required_missing(json_t *obj)
 {
-    (void)state;
     struct jc_error err;
-    json_t *obj = parse_ok("{\"other\": 1}");
     const char *s = "sentinel";
     int32_t d = 0;
     bool b = false, present = true;
     int64_t n = 0;
     char muni[5] = "zzzz";
+    static const char *const vals[] = {"a", "b", NULL};
 
     clear_err(&err);
     assert_false(jc_get_string(obj, "name", true, 100, &s, &err));
@@ -200,7 +201,6 @@ static void test_missing_field(void **state)
     expect_err(&err, 422, "missing_field", "count");
     assert_false(present);
 
-    static const char *const vals[] = {"a", "b", NULL};
     clear_err(&err);
     assert_false(jc_get_enum(obj, "kind", true, vals, &s, &err));
     expect_err(&err, 422, "missing_field", "kind");
@@ -208,7 +208,45 @@ static void test_missing_field(void **state)
     clear_err(&err);
     assert_false(jc_get_municipality(obj, "kommune", true, muni, &err));
     expect_err(&err, 422, "missing_field", "kommune");
+}
 
+/* The optional getters on the same kind of obj: each succeeds, reports "not given" (NULL string,
+ * present false, empty municipality) and records no error. */
+static void expect_optional_absent(json_t *obj)
+{
+    struct jc_error err;
+    const char *s = "sentinel";
+    int32_t d = 0;
+    bool b = false, present = true;
+    int64_t n = 0;
+    char muni[5] = "zzzz";
+    static const char *const vals[] = {"a", "b", NULL};
+
+    clear_err(&err);
+    assert_true(jc_get_string(obj, "name", false, 100, &s, &err));
+    assert_null(s);
+    present = true;
+    assert_true(jc_get_date(obj, "born", false, &d, &present, &err));
+    assert_false(present);
+    present = true;
+    assert_true(jc_get_bool(obj, "flag", false, &b, &present, &err));
+    assert_false(present);
+    present = true;
+    assert_true(jc_get_int(obj, "count", false, 0, 10, &n, &present, &err));
+    assert_false(present);
+    s = "sentinel";
+    assert_true(jc_get_enum(obj, "kind", false, vals, &s, &err));
+    assert_null(s);
+    assert_true(jc_get_municipality(obj, "kommune", false, muni, &err));
+    assert_string_equal(muni, "");
+    assert_int_equal(err.status, 0); /* no error recorded */
+}
+
+static void test_missing_field(void **state)
+{
+    (void)state;
+    json_t *obj = parse_ok("{\"other\": 1}");
+    expect_required_missing(obj);
     json_decref(obj);
 }
 
@@ -217,34 +255,16 @@ static void test_optional_absent(void **state)
     (void)state;
     struct jc_error err;
     json_t *obj = parse_ok("{}");
-    const char *s = "sentinel";
     int32_t d = 0;
-    bool b = false, present = true;
+    bool b = false;
     int64_t n = 0;
-    char muni[5] = "zzzz";
-    static const char *const vals[] = {"a", "b", NULL};
 
-    clear_err(&err);
-    assert_true(jc_get_string(obj, "name", false, 100, &s, &err));
-    assert_null(s);
-    present = true;
-    assert_true(jc_get_date(obj, "born", false, &d, &present, &err));
-    assert_false(present);
-    present = true;
-    assert_true(jc_get_bool(obj, "flag", false, &b, &present, &err));
-    assert_false(present);
-    present = true;
-    assert_true(jc_get_int(obj, "count", false, 0, 10, &n, &present, &err));
-    assert_false(present);
+    expect_optional_absent(obj);
     /* present may be NULL. */
+    clear_err(&err);
     assert_true(jc_get_int(obj, "count", false, 0, 10, &n, NULL, &err));
     assert_true(jc_get_date(obj, "born", false, &d, NULL, &err));
     assert_true(jc_get_bool(obj, "flag", false, &b, NULL, &err));
-    s = "sentinel";
-    assert_true(jc_get_enum(obj, "kind", false, vals, &s, &err));
-    assert_null(s);
-    assert_true(jc_get_municipality(obj, "kommune", false, muni, &err));
-    assert_string_equal(muni, "");
     assert_int_equal(err.status, 0); /* no error recorded */
     json_decref(obj);
 }
@@ -252,55 +272,11 @@ static void test_optional_absent(void **state)
 static void test_null_is_absent(void **state)
 {
     (void)state;
-    struct jc_error err;
     json_t *obj = parse_ok("{\"name\": null, \"born\": null, \"flag\": null, \"count\": null, "
                            "\"kind\": null, \"kommune\": null}");
-    const char *s = "sentinel";
-    int32_t d = 0;
-    bool b = false, present = true;
-    int64_t n = 0;
-    char muni[5] = "zzzz";
-    static const char *const vals[] = {"a", "b", NULL};
-
-    /* Optional: null is "not given". */
-    clear_err(&err);
-    assert_true(jc_get_string(obj, "name", false, 100, &s, &err));
-    assert_null(s);
-    present = true;
-    assert_true(jc_get_date(obj, "born", false, &d, &present, &err));
-    assert_false(present);
-    present = true;
-    assert_true(jc_get_bool(obj, "flag", false, &b, &present, &err));
-    assert_false(present);
-    present = true;
-    assert_true(jc_get_int(obj, "count", false, 0, 10, &n, &present, &err));
-    assert_false(present);
-    s = "sentinel";
-    assert_true(jc_get_enum(obj, "kind", false, vals, &s, &err));
-    assert_null(s);
-    assert_true(jc_get_municipality(obj, "kommune", false, muni, &err));
-    assert_string_equal(muni, "");
-    assert_int_equal(err.status, 0);
-
-    /* Required: null is missing. */
-    clear_err(&err);
-    assert_false(jc_get_string(obj, "name", true, 100, &s, &err));
-    expect_err(&err, 422, "missing_field", "name");
-    clear_err(&err);
-    assert_false(jc_get_date(obj, "born", true, &d, &present, &err));
-    expect_err(&err, 422, "missing_field", "born");
-    clear_err(&err);
-    assert_false(jc_get_bool(obj, "flag", true, &b, &present, &err));
-    expect_err(&err, 422, "missing_field", "flag");
-    clear_err(&err);
-    assert_false(jc_get_int(obj, "count", true, 0, 10, &n, &present, &err));
-    expect_err(&err, 422, "missing_field", "count");
-    clear_err(&err);
-    assert_false(jc_get_enum(obj, "kind", true, vals, &s, &err));
-    expect_err(&err, 422, "missing_field", "kind");
-    clear_err(&err);
-    assert_false(jc_get_municipality(obj, "kommune", true, muni, &err));
-    expect_err(&err, 422, "missing_field", "kommune");
+    /* Optional: null is "not given"; required: null is missing. */
+    expect_optional_absent(obj);
+    expect_required_missing(obj);
     json_decref(obj);
 }
 
