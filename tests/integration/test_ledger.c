@@ -110,44 +110,8 @@ static int32_t max32(int32_t a, int32_t b)
     return a > b ? a : b;
 }
 
-/* Today in Europe/Stockholm. */
-static int32_t stockholm_today(void)
-{
-    time_t t = time(NULL);
-    const char *old = getenv("TZ");
-    char *saved = old != NULL ? strdup(old) : NULL;
-    setenv("TZ", "Europe/Stockholm", 1);
-    tzset();
-    struct tm tm;
-    localtime_r(&t, &tm);
-    if (saved != NULL) {
-        setenv("TZ", saved, 1);
-        free(saved);
-    } else {
-        unsetenv("TZ");
-    }
-    tzset();
-    return harness_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* JSON helpers                                                                               */
-
-static bool jint(const json_t *o, const char *key, long long *out)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v))
-        return false;
-    *out = (long long)json_integer_value(v);
-    return true;
-}
-
-static long long jint0(const json_t *o, const char *key)
-{
-    long long v = 0;
-    jint(o, key, &v);
-    return v;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Accrual runs                                                                               */
@@ -203,12 +167,7 @@ static bool run_accrual(int32_t wanted, json_t **out)
 {
     int32_t t = through_for(wanted);
     struct resp r;
-    long saved = g_timeout;
-    g_timeout = 300;
-    bool ok = POST("/v1/accruals/run", E.admin, kstrf("{\"through\":\"%s\"}", dstr(t)), NULL, &r);
-    g_timeout = saved;
-    TRY(ok);
-    EXPECT_STATUS(&r, 200);
+    TRY(harness_post_run(dstr(t), &r));
     TRY(check_run(__LINE__, r.json, t));
     g_latest = t;
     if (out != NULL)
@@ -220,7 +179,7 @@ static bool run_accrual(int32_t wanted, json_t **out)
 
 static bool t_latest_run(void)
 {
-    g_today = stockholm_today();
+    g_today = harness_stockholm_day(time(NULL));
     g_cap = min32(D("2026-10-31"), g_today - 1);
     char through[16];
     TRY(harness_latest_done_through(through, sizeof through));
@@ -342,10 +301,8 @@ static bool entries_for(const char *token, const char *filters, const char *key,
         const char *path = kstrf("/v1/ledger/entries?limit=1000%s%s%s%s", filters[0] ? "&" : "",
                                  filters, cursor ? "&cursor=" : "", cursor ? esc(cursor) : "");
         struct resp r;
-        TRY(GET(path, token, &r));
-        EXPECT_STATUS(&r, 200);
-        json_t *items = json_object_get(r.json, "items");
-        CHECK(json_is_array(items), "items is not an array: %s", snip(&r));
+        json_t *items;
+        TRY(get_items(path, token, &r, &items));
         size_t i;
         json_t *it;
         json_array_foreach(items, i, it)
@@ -998,10 +955,8 @@ static bool ledger_scan(struct scanner *s)
                                ? kstrf("/v1/ledger/entries?limit=1000&cursor=%s", esc(s->cursor))
                                : "/v1/ledger/entries?limit=1000";
         struct resp r;
-        TRY(GET(path, E.admin, &r));
-        EXPECT_STATUS(&r, 200);
-        json_t *items = json_object_get(r.json, "items");
-        CHECK(json_is_array(items), "items is not an array: %s", snip(&r));
+        json_t *items;
+        TRY(get_items(path, E.admin, &r, &items));
         size_t i;
         json_t *it;
         json_array_foreach(items, i, it)
@@ -1837,19 +1792,12 @@ static bool bulk_create(int n, int conc, const char **first_id)
     }
     double deadline = now_s() + 300;
     while (done < n && now_s() < deadline) {
-        int running;
-        curl_multi_perform(m, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            CURL *h = msg->easy_handle;
-            CURLcode cc = msg->data.result;
+        CURL *h;
+        CURLcode cc;
+        while ((h = multi_next_done(m, &cc)) != NULL) {
             char *priv = NULL;
             curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
             struct slot *s = (struct slot *)(void *)priv;
-            curl_multi_remove_handle(m, h);
             s->x.cc = cc;
             finish(&s->x);
             if (cc == CURLE_OK && s->r.status == 503 && s->attempts < 5) {
@@ -1919,16 +1867,9 @@ static bool t_run_in_flight(void)
     curl_multi_add_handle(m, side.h);
     bool side_busy = true;
     while ((run_s < 0 || side_busy) && now_s() - start < 300) {
-        int running;
-        curl_multi_perform(m, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            CURL *h = msg->easy_handle;
-            CURLcode cc = msg->data.result;
-            curl_multi_remove_handle(m, h);
+        CURL *h;
+        CURLcode cc;
+        while ((h = multi_next_done(m, &cc)) != NULL) {
             double now = now_s();
             if (h == run.h) {
                 run.x.cc = cc;
