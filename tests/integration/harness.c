@@ -778,14 +778,21 @@ CURL *multi_next_done(CURLM *m, CURLcode *cc)
     return NULL;
 }
 
+/* o[key] into *out when it is a JSON array; else a failure at line naming key, with answer r. */
+bool get_array(int line, const json_t *o, const char *key, const struct resp *r, json_t **out)
+{
+    *out = json_object_get(o, key);
+    if (!json_is_array(*out))
+        return failf(line, "%s is not an array: %s", key, snip(r));
+    return true;
+}
+
 /* GET path with token expecting 200 and an array "items": the answer in *r, the array in *items. */
 bool get_items(const char *path, const char *token, struct resp *r, json_t **items)
 {
     TRY(GET(path, token, r));
     EXPECT_STATUS(r, 200);
-    *items = json_object_get(r->json, "items");
-    CHECK(json_is_array(*items), "items is not an array: %s", snip(r));
-    return true;
+    return get_array(__LINE__, r->json, "items", r, items);
 }
 
 /* POST /v1/placements/search expecting 200 and `want` items (-1: any); returns the items. */

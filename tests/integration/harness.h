@@ -208,6 +208,8 @@ bool move_out_ok(const char *token, const char *id, const char *date, const char
 /* Drives the transfers of m, then takes the next one that finished out of m: its handle, and its
  * result in *cc; NULL when none has finished (yet). */
 CURL *multi_next_done(CURLM *m, CURLcode *cc);
+/* o[key] into *out when it is a JSON array; else a failure at line naming key, with answer r. */
+bool get_array(int line, const json_t *o, const char *key, const struct resp *r, json_t **out);
 /* GET path with token expecting 200 and an array "items": the answer in *r, the array in *items. */
 bool get_items(const char *path, const char *token, struct resp *r, json_t **items);
 /* POST /v1/placements/search expecting 200 and `want` items (-1: any); returns the items. */

@@ -208,8 +208,8 @@ static bool accruals(const char *token, const char *id, json_t **out)
     CHECK(json_object_get(a, "through") != NULL, "no through: %s", snip(&r));
     CHECK(jint(a, "total_owed_ore", &n) && jint(a, "total_posted_ore", &n),
           "total_owed_ore/total_posted_ore are not integers: %s", snip(&r));
-    json_t *lines = json_object_get(a, "lines");
-    CHECK(json_is_array(lines), "lines is not an array: %s", snip(&r));
+    json_t *lines;
+    TRY(get_array(__LINE__, a, "lines", &r, &lines));
     size_t i;
     json_t *l;
     json_array_foreach(lines, i, l)
@@ -289,6 +289,14 @@ static bool expect_lines(int line, const json_t *acc, const struct eline *e, siz
     if (json_object_get(acc, "parked") != NULL)
         return failf(line, "the placement is parked: %s", dump(acc));
     return true;
+}
+
+/* GET the accruals of placement id with token into *acc and expect_lines() on them. */
+static bool accruals_match(int line, const char *token, const char *id, const struct eline *e,
+                           size_t n, json_t **acc)
+{
+    TRY(accruals(token, id, acc));
+    return expect_lines(line, *acc, e, n);
 }
 
 /* Every posting of GET /v1/ledger/entries?filters (all pages) whose `key` is `id`. */
@@ -405,8 +413,7 @@ static bool t_child_turns_adult(void)
         {"2024-03", "DAY_ADULT", 17, 510000}, {"2024-04", "DAY_ADULT", 1, 30000},
     };
     json_t *acc;
-    TRY(accruals(E.w1480, id, &acc));
-    TRY(expect_lines(__LINE__, acc, want, ARRAY_LEN(want)));
+    TRY(accruals_match(__LINE__, E.w1480, id, want, ARRAY_LEN(want), &acc));
     CHECK(jint0(acc, "total_owed_ore") == 3015000, "total_owed_ore is not 3 015 000: %s",
           dump(acc));
     CHECK(json_array_size(json_object_get(acc, "lines")) == ARRAY_LEN(want),
@@ -484,8 +491,7 @@ static bool t_late_move_out(void)
         {"2024-02", "MOVE_IN", 0, 1500000},
         {"2024-02", "DAY_ADULT", 9, 270000},
     };
-    TRY(accruals(E.w1481, id, &acc));
-    TRY(expect_lines(__LINE__, acc, after, ARRAY_LEN(after)));
+    TRY(accruals_match(__LINE__, E.w1481, id, after, ARRAY_LEN(after), &acc));
     /* The reclaim in the ledger: negative receivable postings from the second run. */
     json_t *ps;
     TRY(entries_for(E.admin, "municipality=1481&from=2024-02-01", "placement_id", id, &ps));
@@ -519,8 +525,7 @@ static bool t_birth_date_correction(void)
         {"2024-02", "DAY_CHILD", 29, 435000},
     };
     json_t *acc;
-    TRY(accruals(E.w1480, id, &acc));
-    TRY(expect_lines(__LINE__, acc, child, ARRAY_LEN(child)));
+    TRY(accruals_match(__LINE__, E.w1480, id, child, ARRAY_LEN(child), &acc));
     struct resp r;
     TRY(correct(E.w1480, id, "birth_date", "\"2005-06-01\"", &r));
     EXPECT_STATUS(&r, 200);
@@ -535,8 +540,7 @@ static bool t_birth_date_correction(void)
         {"2024-01", "DAY_ADULT", 17, 510000},
         {"2024-02", "DAY_ADULT", 29, 870000},
     };
-    TRY(accruals(E.w1480, id, &acc));
-    TRY(expect_lines(__LINE__, acc, adult, ARRAY_LEN(adult)));
+    TRY(accruals_match(__LINE__, E.w1480, id, adult, ARRAY_LEN(adult), &acc));
     json_t *ps;
     TRY(entries_for(E.admin, "municipality=1480&from=2024-01-01&to=2024-02-29", "placement_id", id,
                     &ps));
@@ -577,10 +581,8 @@ static bool t_transfer_same_day(void)
         {"2024-04", "DAY_ADULT", 4, 120000},
     };
     json_t *acc;
-    TRY(accruals(E.w1481, ida, &acc));
-    TRY(expect_lines(__LINE__, acc, in1481, ARRAY_LEN(in1481)));
-    TRY(accruals(E.w1480, idb, &acc));
-    TRY(expect_lines(__LINE__, acc, in1480, ARRAY_LEN(in1480)));
+    TRY(accruals_match(__LINE__, E.w1481, ida, in1481, ARRAY_LEN(in1481), &acc));
+    TRY(accruals_match(__LINE__, E.w1480, idb, in1480, ARRAY_LEN(in1480), &acc));
     json_t *ps;
     TRY(entries_for(E.w1481, "municipality=1481&from=2024-03-01&to=2024-04-30", "placement_id", ida,
                     &ps));

@@ -432,8 +432,8 @@ static bool get_balance(struct bal *b)
     CHECK(jint(o, "owed_ore", &b->owed) && jint(o, "paid_ore", &b->paid) &&
               jint(o, "outstanding_ore", &b->out) && jint(o, "expected_reclaim_ore", &b->rec),
           "balance: owed/paid/outstanding/expected_reclaim are not integers: %s", snip(&r));
-    json_t *by = json_object_get(o, "by_code");
-    CHECK(json_is_array(by), "balance: by_code is not an array: %s", snip(&r));
+    json_t *by;
+    TRY(get_array(__LINE__, o, "by_code", &r, &by));
     size_t i;
     json_t *c;
     json_array_foreach(by, i, c)
