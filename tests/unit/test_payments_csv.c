@@ -440,12 +440,7 @@ static void test_limits(void **state)
 static void test_noise(void **state)
 {
     (void)state;
-    unsigned seed = (unsigned)time(NULL);
-    const char *env = getenv("CSV_SEED");
-    if (env != NULL)
-        seed = (unsigned)strtoul(env, NULL, 10);
-    printf("test_noise: CSV_SEED=%u\n", seed);
-    srand(seed);
+    unit_seed("test_noise", "CSV_SEED");
     static const char alphabet[] =
         "0123456789;\"\r\n -+.,ABCDEFGHIJKLMNOPQRSTUVWXYZ_\t\xC3\xA5\xFF";
     unsigned char buf[1024];

@@ -539,12 +539,7 @@ static const char *const words[] = {
 static void test_random_balanced(void **state)
 {
     (void)state;
-    unsigned seed = (unsigned)time(NULL);
-    const char *env = getenv("SIE_SEED");
-    if (env != NULL)
-        seed = (unsigned)strtoul(env, NULL, 10);
-    printf("test_random_balanced: SIE_SEED=%u\n", seed);
-    srand(seed);
+    unit_seed("test_random_balanced", "SIE_SEED");
 
     struct strbuf out = {0};
     struct sie_writer w;

@@ -11,6 +11,22 @@
 #include <cmocka.h>
 // clang-format on
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* The seed of a random test: env_name's value when that is set (to reproduce a printed run), else
+ * the time. Prints "test: ENV_NAME=seed" and seeds rand() with it. */
+static inline void unit_seed(const char *test, const char *env_name)
+{
+    unsigned seed = (unsigned)time(NULL);
+    const char *env = getenv(env_name);
+    if (env != NULL)
+        seed = (unsigned)strtoul(env, NULL, 10);
+    printf("%s: %s=%u\n", test, env_name, seed);
+    srand(seed);
+}
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* UNIT_MAIN({cmocka_unit_test(a), cmocka_unit_test(b), ...}); runs those tests as one group.
