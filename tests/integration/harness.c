@@ -582,17 +582,22 @@ bool field_is(int line, const json_t *o, const char *key, const char *want)
     return true;
 }
 
-json_t *find_event(const json_t *p, const char *type)
+/* The first object of array arr whose string field key is val, or NULL. */
+static json_t *find_by(const json_t *arr, const char *key, const char *val)
 {
-    json_t *events = json_object_get(p, "events");
     size_t i;
-    json_t *ev;
-    json_array_foreach(events, i, ev)
+    json_t *it;
+    json_array_foreach(arr, i, it)
     {
-        if (str_eq(js(ev, "type"), type))
-            return ev;
+        if (str_eq(js(it, key), val))
+            return it;
     }
     return NULL;
+}
+
+json_t *find_event(const json_t *p, const char *type)
+{
+    return find_by(json_object_get(p, "events"), "type", type);
 }
 
 bool check_placement(int line, const json_t *p, const struct pexp *e)
@@ -755,6 +760,41 @@ bool move_out_ok(const char *token, const char *id, const char *date, const char
     return true;
 }
 
+/* Drives the transfers of m, then takes the next one that finished out of m: its handle, and its
+ * result in *cc; NULL when none has finished (yet). */
+CURL *multi_next_done(CURLM *m, CURLcode *cc)
+{
+    int running, left;
+    curl_multi_perform(m, &running);
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *h = msg->easy_handle;
+        *cc = msg->data.result;
+        curl_multi_remove_handle(m, h);
+        return h;
+    }
+    return NULL;
+}
+
+/* o[key] into *out when it is a JSON array; else a failure at line naming key, with answer r. */
+bool get_array(int line, const json_t *o, const char *key, const struct resp *r, json_t **out)
+{
+    *out = json_object_get(o, key);
+    if (!json_is_array(*out))
+        return failf(line, "%s is not an array: %s", key, snip(r));
+    return true;
+}
+
+/* GET path with token expecting 200 and an array "items": the answer in *r, the array in *items. */
+bool get_items(const char *path, const char *token, struct resp *r, json_t **items)
+{
+    TRY(GET(path, token, r));
+    EXPECT_STATUS(r, 200);
+    return get_array(__LINE__, r->json, "items", r, items);
+}
+
 /* POST /v1/placements/search expecting 200 and `want` items (-1: any); returns the items. */
 bool search(const char *token, const char *dossier, int want, json_t **items_out)
 {
@@ -780,14 +820,7 @@ bool search(const char *token, const char *dossier, int want, json_t **items_out
 
 bool has_id(const json_t *items, const char *id)
 {
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
-        if (str_eq(js(it, "id"), id))
-            return true;
-    }
-    return false;
+    return find_by(items, "id", id) != NULL;
 }
 
 const char *esc(const char *s)
@@ -897,6 +930,18 @@ int harness_run_get(long long id, json_t **out)
 
 /* Accrual runs are global and `through` never goes back, so tests start from the latest done
  * run. Run ids have no gaps: find the highest by doubling and bisecting, then walk down. */
+/* POST /v1/accruals/run as admin through `through` (YYYY-MM-DD), allowing 300 s: answered 200. */
+bool harness_post_run(const char *through, struct resp *r)
+{
+    long saved = g_timeout;
+    g_timeout = 300;
+    bool ok = POST("/v1/accruals/run", E.admin, kstrf("{\"through\":\"%s\"}", through), NULL, r);
+    g_timeout = saved;
+    TRY(ok);
+    EXPECT_STATUS(r, 200);
+    return true;
+}
+
 bool harness_latest_done_through(char *out, size_t n)
 {
     long long lo = 0, hi = 1;
@@ -927,4 +972,40 @@ bool harness_latest_done_through(char *out, size_t n)
         }
     }
     return true;
+}
+
+/* Day number of the Europe/Stockholm calendar day holding t (TZ set for the call, then put back).
+ */
+int32_t harness_stockholm_day(time_t t)
+{
+    const char *old = getenv("TZ");
+    char *saved = old != NULL ? strdup(old) : NULL;
+    setenv("TZ", "Europe/Stockholm", 1);
+    tzset();
+    struct tm tm;
+    localtime_r(&t, &tm);
+    if (saved != NULL) {
+        setenv("TZ", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TZ");
+    }
+    tzset();
+    return harness_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+bool jint(const json_t *o, const char *key, long long *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v))
+        return false;
+    *out = (long long)json_integer_value(v);
+    return true;
+}
+
+long long jint0(const json_t *o, const char *key)
+{
+    long long v = 0;
+    jint(o, key, &v);
+    return v;
 }

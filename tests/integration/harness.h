@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -204,6 +205,13 @@ bool move_in(const char *token, const char *id, const char *date, const char *id
 bool move_out(const char *token, const char *id, const char *date, const char *reason,
               struct resp *r);
 bool move_out_ok(const char *token, const char *id, const char *date, const char *reason);
+/* Drives the transfers of m, then takes the next one that finished out of m: its handle, and its
+ * result in *cc; NULL when none has finished (yet). */
+CURL *multi_next_done(CURLM *m, CURLcode *cc);
+/* o[key] into *out when it is a JSON array; else a failure at line naming key, with answer r. */
+bool get_array(int line, const json_t *o, const char *key, const struct resp *r, json_t **out);
+/* GET path with token expecting 200 and an array "items": the answer in *r, the array in *items. */
+bool get_items(const char *path, const char *token, struct resp *r, json_t **items);
 /* POST /v1/placements/search expecting 200 and `want` items (-1: any); returns the items. */
 bool search(const char *token, const char *dossier, int want, json_t **items_out);
 bool has_id(const json_t *items, const char *id);
@@ -223,9 +231,16 @@ int harness_main(const struct test *tests, size_t n);
 /* Civil dates as day numbers, independent of the daemon's own code. */
 int32_t harness_days_from_civil(int y, int m, int d);
 void harness_civil_from_days(int32_t z, int *y, int *m, int *d);
+/* Day number of the Europe/Stockholm calendar day holding instant t. */
+int32_t harness_stockholm_day(time_t t);
+/* o[key] as an integer: false (out untouched) when it is not a JSON integer; jint0 gives 0. */
+bool jint(const json_t *o, const char *key, long long *out);
+long long jint0(const json_t *o, const char *key);
 
 /* GET /v1/accruals/runs/{id} as admin: 1 found (*out set if out), 0 not found, -1 failed. */
 int harness_run_get(long long id, json_t **out);
+/* POST /v1/accruals/run as admin through `through` (YYYY-MM-DD), allowing 300 s: answered 200. */
+bool harness_post_run(const char *through, struct resp *r);
 /* The `through` of the latest done accrual run into out ("" when there is none). */
 bool harness_latest_done_through(char *out, size_t n);
 

@@ -110,44 +110,8 @@ static int32_t max32(int32_t a, int32_t b)
     return a > b ? a : b;
 }
 
-/* Today in Europe/Stockholm. */
-static int32_t stockholm_today(void)
-{
-    time_t t = time(NULL);
-    const char *old = getenv("TZ");
-    char *saved = old != NULL ? strdup(old) : NULL;
-    setenv("TZ", "Europe/Stockholm", 1);
-    tzset();
-    struct tm tm;
-    localtime_r(&t, &tm);
-    if (saved != NULL) {
-        setenv("TZ", saved, 1);
-        free(saved);
-    } else {
-        unsetenv("TZ");
-    }
-    tzset();
-    return harness_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* JSON helpers                                                                               */
-
-static bool jint(const json_t *o, const char *key, long long *out)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v))
-        return false;
-    *out = (long long)json_integer_value(v);
-    return true;
-}
-
-static long long jint0(const json_t *o, const char *key)
-{
-    long long v = 0;
-    jint(o, key, &v);
-    return v;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Accrual runs                                                                               */
@@ -203,12 +167,7 @@ static bool run_accrual(int32_t wanted, json_t **out)
 {
     int32_t t = through_for(wanted);
     struct resp r;
-    long saved = g_timeout;
-    g_timeout = 300;
-    bool ok = POST("/v1/accruals/run", E.admin, kstrf("{\"through\":\"%s\"}", dstr(t)), NULL, &r);
-    g_timeout = saved;
-    TRY(ok);
-    EXPECT_STATUS(&r, 200);
+    TRY(harness_post_run(dstr(t), &r));
     TRY(check_run(__LINE__, r.json, t));
     g_latest = t;
     if (out != NULL)
@@ -220,7 +179,7 @@ static bool run_accrual(int32_t wanted, json_t **out)
 
 static bool t_latest_run(void)
 {
-    g_today = stockholm_today();
+    g_today = harness_stockholm_day(time(NULL));
     g_cap = min32(D("2026-10-31"), g_today - 1);
     char through[16];
     TRY(harness_latest_done_through(through, sizeof through));
@@ -249,8 +208,8 @@ static bool accruals(const char *token, const char *id, json_t **out)
     CHECK(json_object_get(a, "through") != NULL, "no through: %s", snip(&r));
     CHECK(jint(a, "total_owed_ore", &n) && jint(a, "total_posted_ore", &n),
           "total_owed_ore/total_posted_ore are not integers: %s", snip(&r));
-    json_t *lines = json_object_get(a, "lines");
-    CHECK(json_is_array(lines), "lines is not an array: %s", snip(&r));
+    json_t *lines;
+    TRY(get_array(__LINE__, a, "lines", &r, &lines));
     size_t i;
     json_t *l;
     json_array_foreach(lines, i, l)
@@ -332,6 +291,14 @@ static bool expect_lines(int line, const json_t *acc, const struct eline *e, siz
     return true;
 }
 
+/* GET the accruals of placement id with token into *acc and expect_lines() on them. */
+static bool accruals_match(int line, const char *token, const char *id, const struct eline *e,
+                           size_t n, json_t **acc)
+{
+    TRY(accruals(token, id, acc));
+    return expect_lines(line, *acc, e, n);
+}
+
 /* Every posting of GET /v1/ledger/entries?filters (all pages) whose `key` is `id`. */
 static bool entries_for(const char *token, const char *filters, const char *key, const char *id,
                         json_t **out)
@@ -342,10 +309,8 @@ static bool entries_for(const char *token, const char *filters, const char *key,
         const char *path = kstrf("/v1/ledger/entries?limit=1000%s%s%s%s", filters[0] ? "&" : "",
                                  filters, cursor ? "&cursor=" : "", cursor ? esc(cursor) : "");
         struct resp r;
-        TRY(GET(path, token, &r));
-        EXPECT_STATUS(&r, 200);
-        json_t *items = json_object_get(r.json, "items");
-        CHECK(json_is_array(items), "items is not an array: %s", snip(&r));
+        json_t *items;
+        TRY(get_items(path, token, &r, &items));
         size_t i;
         json_t *it;
         json_array_foreach(items, i, it)
@@ -448,8 +413,7 @@ static bool t_child_turns_adult(void)
         {"2024-03", "DAY_ADULT", 17, 510000}, {"2024-04", "DAY_ADULT", 1, 30000},
     };
     json_t *acc;
-    TRY(accruals(E.w1480, id, &acc));
-    TRY(expect_lines(__LINE__, acc, want, ARRAY_LEN(want)));
+    TRY(accruals_match(__LINE__, E.w1480, id, want, ARRAY_LEN(want), &acc));
     CHECK(jint0(acc, "total_owed_ore") == 3015000, "total_owed_ore is not 3 015 000: %s",
           dump(acc));
     CHECK(json_array_size(json_object_get(acc, "lines")) == ARRAY_LEN(want),
@@ -527,8 +491,7 @@ static bool t_late_move_out(void)
         {"2024-02", "MOVE_IN", 0, 1500000},
         {"2024-02", "DAY_ADULT", 9, 270000},
     };
-    TRY(accruals(E.w1481, id, &acc));
-    TRY(expect_lines(__LINE__, acc, after, ARRAY_LEN(after)));
+    TRY(accruals_match(__LINE__, E.w1481, id, after, ARRAY_LEN(after), &acc));
     /* The reclaim in the ledger: negative receivable postings from the second run. */
     json_t *ps;
     TRY(entries_for(E.admin, "municipality=1481&from=2024-02-01", "placement_id", id, &ps));
@@ -562,8 +525,7 @@ static bool t_birth_date_correction(void)
         {"2024-02", "DAY_CHILD", 29, 435000},
     };
     json_t *acc;
-    TRY(accruals(E.w1480, id, &acc));
-    TRY(expect_lines(__LINE__, acc, child, ARRAY_LEN(child)));
+    TRY(accruals_match(__LINE__, E.w1480, id, child, ARRAY_LEN(child), &acc));
     struct resp r;
     TRY(correct(E.w1480, id, "birth_date", "\"2005-06-01\"", &r));
     EXPECT_STATUS(&r, 200);
@@ -578,8 +540,7 @@ static bool t_birth_date_correction(void)
         {"2024-01", "DAY_ADULT", 17, 510000},
         {"2024-02", "DAY_ADULT", 29, 870000},
     };
-    TRY(accruals(E.w1480, id, &acc));
-    TRY(expect_lines(__LINE__, acc, adult, ARRAY_LEN(adult)));
+    TRY(accruals_match(__LINE__, E.w1480, id, adult, ARRAY_LEN(adult), &acc));
     json_t *ps;
     TRY(entries_for(E.admin, "municipality=1480&from=2024-01-01&to=2024-02-29", "placement_id", id,
                     &ps));
@@ -620,10 +581,8 @@ static bool t_transfer_same_day(void)
         {"2024-04", "DAY_ADULT", 4, 120000},
     };
     json_t *acc;
-    TRY(accruals(E.w1481, ida, &acc));
-    TRY(expect_lines(__LINE__, acc, in1481, ARRAY_LEN(in1481)));
-    TRY(accruals(E.w1480, idb, &acc));
-    TRY(expect_lines(__LINE__, acc, in1480, ARRAY_LEN(in1480)));
+    TRY(accruals_match(__LINE__, E.w1481, ida, in1481, ARRAY_LEN(in1481), &acc));
+    TRY(accruals_match(__LINE__, E.w1480, idb, in1480, ARRAY_LEN(in1480), &acc));
     json_t *ps;
     TRY(entries_for(E.w1481, "municipality=1481&from=2024-03-01&to=2024-04-30", "placement_id", ida,
                     &ps));
@@ -998,10 +957,8 @@ static bool ledger_scan(struct scanner *s)
                                ? kstrf("/v1/ledger/entries?limit=1000&cursor=%s", esc(s->cursor))
                                : "/v1/ledger/entries?limit=1000";
         struct resp r;
-        TRY(GET(path, E.admin, &r));
-        EXPECT_STATUS(&r, 200);
-        json_t *items = json_object_get(r.json, "items");
-        CHECK(json_is_array(items), "items is not an array: %s", snip(&r));
+        json_t *items;
+        TRY(get_items(path, E.admin, &r, &items));
         size_t i;
         json_t *it;
         json_array_foreach(items, i, it)
@@ -1837,19 +1794,12 @@ static bool bulk_create(int n, int conc, const char **first_id)
     }
     double deadline = now_s() + 300;
     while (done < n && now_s() < deadline) {
-        int running;
-        curl_multi_perform(m, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            CURL *h = msg->easy_handle;
-            CURLcode cc = msg->data.result;
+        CURL *h;
+        CURLcode cc;
+        while ((h = multi_next_done(m, &cc)) != NULL) {
             char *priv = NULL;
             curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
             struct slot *s = (struct slot *)(void *)priv;
-            curl_multi_remove_handle(m, h);
             s->x.cc = cc;
             finish(&s->x);
             if (cc == CURLE_OK && s->r.status == 503 && s->attempts < 5) {
@@ -1919,16 +1869,9 @@ static bool t_run_in_flight(void)
     curl_multi_add_handle(m, side.h);
     bool side_busy = true;
     while ((run_s < 0 || side_busy) && now_s() - start < 300) {
-        int running;
-        curl_multi_perform(m, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            CURL *h = msg->easy_handle;
-            CURLcode cc = msg->data.result;
-            curl_multi_remove_handle(m, h);
+        CURL *h;
+        CURLcode cc;
+        while ((h = multi_next_done(m, &cc)) != NULL) {
             double now = now_s();
             if (h == run.h) {
                 run.x.cc = cc;

@@ -117,42 +117,38 @@ static bool t_manual_amount_over_1e11_field(void)
     return true;
 }
 
-/* The balance's paid_ore for code DAY_ADULT (0 when absent), exactly, as a JSON integer. */
-static bool paid_day_adult(long long *out)
+/* The paid_ore of the first DAY_ADULT row in array `key` of GET `path` (of dossier d when d is
+ * not NULL), exactly, as a JSON integer. Without such a row: 0 when d is NULL, else a failure. */
+static bool paid_in(const char *path, const char *key, const char *d, long long *out)
 {
     struct resp r;
-    TRY(GET("/v1/municipalities/" MUNI "/balance", E.admin, &r));
-    EXPECT_STATUS(&r, 200);
-    size_t i;
-    json_t *c;
-    *out = 0;
-    json_array_foreach(json_object_get(r.json, "by_code"), i, c)
-    {
-        if (str_eq(js(c, "code"), "DAY_ADULT")) {
-            CHECK(json_is_integer(json_object_get(c, "paid_ore")), "paid_ore: %s", snip(&r));
-            *out = json_integer_value(json_object_get(c, "paid_ore"));
-        }
-    }
-    return true;
-}
-
-/* The reconciliation row of dossier d, code DAY_ADULT, month 2032-01: its paid_ore. */
-static bool recon_paid(const char *d, long long *out)
-{
-    struct resp r;
-    TRY(GET("/v1/reports/reconciliation?municipality=" MUNI "&month=2032-01", E.admin, &r));
+    TRY(GET(path, E.admin, &r));
     EXPECT_STATUS(&r, 200);
     size_t i;
     json_t *row;
-    json_array_foreach(json_object_get(r.json, "rows"), i, row)
+    *out = 0;
+    json_array_foreach(json_object_get(r.json, key), i, row)
     {
-        if (str_eq(js(row, "dossier_number"), d) && str_eq(js(row, "code"), "DAY_ADULT")) {
+        if ((!d || str_eq(js(row, "dossier_number"), d)) && str_eq(js(row, "code"), "DAY_ADULT")) {
             CHECK(json_is_integer(json_object_get(row, "paid_ore")), "paid_ore: %s", snip(&r));
             *out = json_integer_value(json_object_get(row, "paid_ore"));
             return true;
         }
     }
-    return failf(__LINE__, "no reconciliation row for the dossier: %s", snip(&r));
+    return d ? failf(__LINE__, "no reconciliation row for the dossier: %s", snip(&r)) : true;
+}
+
+/* The balance's paid_ore for code DAY_ADULT (0 when absent). */
+static bool paid_day_adult(long long *out)
+{
+    return paid_in("/v1/municipalities/" MUNI "/balance", "by_code", NULL, out);
+}
+
+/* The reconciliation row of dossier d, code DAY_ADULT, month 2032-01: its paid_ore. */
+static bool recon_paid(const char *d, long long *out)
+{
+    return paid_in("/v1/reports/reconciliation?municipality=" MUNI "&month=2032-01", "rows", d,
+                   out);
 }
 
 static bool t_list_total_beyond_lines_summed_exactly(void)

@@ -89,24 +89,6 @@ static int32_t last_day(struct ym a)
     return harness_days_from_civil(n.y, n.m, 1) - 1;
 }
 
-static int32_t stockholm_day_of(time_t t)
-{
-    const char *old = getenv("TZ");
-    char *saved = old != NULL ? strdup(old) : NULL;
-    setenv("TZ", "Europe/Stockholm", 1);
-    tzset();
-    struct tm tm;
-    localtime_r(&t, &tm);
-    if (saved != NULL) {
-        setenv("TZ", saved, 1);
-        free(saved);
-    } else {
-        unsetenv("TZ");
-    }
-    tzset();
-    return harness_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
-
 /* "YYYYMMDD" of the Stockholm day holding an RFC 3339 UTC timestamp (pooled), or NULL. */
 static const char *stockholm_yyyymmdd(const char *ts)
 {
@@ -118,28 +100,12 @@ static const char *stockholm_yyyymmdd(const char *ts)
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     int y, m, d;
-    harness_civil_from_days(stockholm_day_of(timegm(&tm)), &y, &m, &d);
+    harness_civil_from_days(harness_stockholm_day(timegm(&tm)), &y, &m, &d);
     return kstrf("%04d%02d%02d", y, m, d);
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* JSON helpers                                                                               */
-
-static bool jint(const json_t *o, const char *key, long long *out)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v))
-        return false;
-    *out = (long long)json_integer_value(v);
-    return true;
-}
-
-static long long jint0(const json_t *o, const char *key)
-{
-    long long v = 0;
-    jint(o, key, &v);
-    return v;
-}
 
 /* o[key] is the string want, or JSON null when want is NULL. */
 static bool str_or_null(const json_t *o, const char *key, const char *want)
@@ -213,12 +179,7 @@ static bool run_accrual(int32_t wanted)
     int32_t t = g_latest != NO_DAY && g_latest > wanted ? g_latest : wanted;
     CHECK(t < g_today, "cannot run through %s: not before today %s", dfmt(t), dfmt(g_today));
     struct resp r;
-    long saved = g_timeout;
-    g_timeout = 300;
-    bool ok = POST("/v1/accruals/run", E.admin, kstrf("{\"through\":\"%s\"}", dfmt(t)), NULL, &r);
-    g_timeout = saved;
-    TRY(ok);
-    EXPECT_STATUS(&r, 200);
+    TRY(harness_post_run(dfmt(t), &r));
     CHECK(str_eq(js(r.json, "status"), "done") && str_eq(js(r.json, "through"), dfmt(t)),
           "the run is not done through %s: %s", dfmt(t), snip(&r));
     json_t *errors = json_object_get(r.json, "errors");
@@ -471,8 +432,8 @@ static bool get_balance(struct bal *b)
     CHECK(jint(o, "owed_ore", &b->owed) && jint(o, "paid_ore", &b->paid) &&
               jint(o, "outstanding_ore", &b->out) && jint(o, "expected_reclaim_ore", &b->rec),
           "balance: owed/paid/outstanding/expected_reclaim are not integers: %s", snip(&r));
-    json_t *by = json_object_get(o, "by_code");
-    CHECK(json_is_array(by), "balance: by_code is not an array: %s", snip(&r));
+    json_t *by;
+    TRY(get_array(__LINE__, o, "by_code", &r, &by));
     size_t i;
     json_t *c;
     json_array_foreach(by, i, c)
@@ -571,7 +532,7 @@ static bool place(struct person *p, const char *birth, struct ym m, int in, int 
  * the placements, and an accrual run through the block. */
 static bool t_setup(void)
 {
-    g_today = stockholm_day_of(time(NULL));
+    g_today = harness_stockholm_day(time(NULL));
     TRY(find_latest_run());
     unsigned char b[4];
     random_bytes(b, sizeof b);

@@ -3,11 +3,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +13,7 @@
 #include <unistd.h>
 
 #include "accrual.h"
+#include "ref_calendar.h"
 
 #define MAX_ROWS 8     /* rows per code in a test schedule */
 #define MAX_LINES 600  /* output lines per placement in a test */
@@ -28,21 +25,6 @@ enum { CH = ACCRUAL_DAY_CHILD, AD = ACCRUAL_DAY_ADULT, UAM = ACCRUAL_DAY_FORMER_
 enum { MOVE = ACCRUAL_MOVE_IN, ALLOC = ACCRUAL_ALLOCATION_PLACE };
 
 /* ---- An own calendar, independent of civil_date.c ---------------------------------------- */
-
-static bool ref_leap(int y)
-{
-    if (y % 400 == 0)
-        return true;
-    if (y % 100 == 0)
-        return false;
-    return y % 4 == 0;
-}
-
-static int ref_mdays(int y, int m)
-{
-    static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && ref_leap(y) ? 29 : len[m - 1];
-}
 
 /* Leap years in [1, y). */
 static int32_t leaps_before(int y)
@@ -1059,27 +1041,23 @@ static void test_random_new_seed(void **state)
     run_random(seed, RANDOM_CASES);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference_calendar),
-        cmocka_unit_test(test_design_example_child_turns_18),
-        cmocka_unit_test(test_adult_from),
-        cmocka_unit_test(test_transfer_on_one_day),
-        cmocka_unit_test(test_move_in_before_assignment),
-        cmocka_unit_test(test_registration_before_move_out),
-        cmocka_unit_test(test_open_ended_cut_at_through),
-        cmocka_unit_test(test_through_before_move_in),
-        cmocka_unit_test(test_zero_rows_before_2022_07_01),
-        cmocka_unit_test(test_before_directive),
-        cmocka_unit_test(test_null_row_mid_period),
-        cmocka_unit_test(test_implausible),
-        cmocka_unit_test(test_too_many),
-        cmocka_unit_test(test_allocation),
-        cmocka_unit_test(test_rate_on),
-        cmocka_unit_test(test_code_names),
-        cmocka_unit_test(test_random_fixed_seed),
-        cmocka_unit_test(test_random_new_seed),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_reference_calendar),
+    cmocka_unit_test(test_design_example_child_turns_18),
+    cmocka_unit_test(test_adult_from),
+    cmocka_unit_test(test_transfer_on_one_day),
+    cmocka_unit_test(test_move_in_before_assignment),
+    cmocka_unit_test(test_registration_before_move_out),
+    cmocka_unit_test(test_open_ended_cut_at_through),
+    cmocka_unit_test(test_through_before_move_in),
+    cmocka_unit_test(test_zero_rows_before_2022_07_01),
+    cmocka_unit_test(test_before_directive),
+    cmocka_unit_test(test_null_row_mid_period),
+    cmocka_unit_test(test_implausible),
+    cmocka_unit_test(test_too_many),
+    cmocka_unit_test(test_allocation),
+    cmocka_unit_test(test_rate_on),
+    cmocka_unit_test(test_code_names),
+    cmocka_unit_test(test_random_fixed_seed),
+    cmocka_unit_test(test_random_new_seed),
+});

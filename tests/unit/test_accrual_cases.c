@@ -1,10 +1,6 @@
 /* Unit tests for accrual on the shared case tables (housing_cases.h, rate_cases.h), which
  * rules_sql_agree also evaluates against SQL's rb_housing and rate_schedule (RULES.md §2). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <string.h>
 
@@ -103,12 +99,8 @@ static void test_rate_cases(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_housing_start_end),
-        cmocka_unit_test(test_housing_grid),
-        cmocka_unit_test(test_rate_cases),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_housing_start_end),
+    cmocka_unit_test(test_housing_grid),
+    cmocka_unit_test(test_rate_cases),
+});

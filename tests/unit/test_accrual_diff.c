@@ -2,11 +2,7 @@
  * owed against what is posted, and never a line for a service month after the run's `through`,
  * whatever is already posted there (a run that failed or was killed part way may have posted
  * later months). And the engine's amounts never wrap (item 5). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +27,27 @@ static struct accrual_posted post(int32_t month, enum accrual_code code, int64_t
     return (struct accrual_posted){0, month, code, amount};
 }
 
+/* accrual_diff into out (CAP lines), which must succeed: its line count (n starts at 99, so a
+ * diff that leaves it unset shows). */
+static size_t diff_ok(const struct accrual_line *owed, size_t no,
+                      const struct accrual_posted *posted, size_t np, int32_t through,
+                      struct accrual_line *out)
+{
+    struct accrual_error err;
+    size_t n = 99;
+    assert_int_equal(accrual_diff(owed, no, posted, np, through, out, CAP, &n, &err), ACCRUAL_OK);
+    return n;
+}
+
+/* One diff line: its month, code and amount, exactly. */
+static void expect_line(const struct accrual_line *l, int32_t month, enum accrual_code code,
+                        int64_t amount)
+{
+    assert_int_equal(l->month, month);
+    assert_int_equal(l->code, code);
+    assert_int_equal(l->amount_ore, amount);
+}
+
 /* A run through 2024-02-29 after a failed run posted through 2024-04-30: March and April are
  * left exactly as posted (no reversal), January and February converge. */
 static void diff_leaves_months_after_through(void **state)
@@ -47,11 +64,7 @@ static void diff_leaves_months_after_through(void **state)
         post(M(2024, 4), ACCRUAL_DAY_CHILD, 450000), post(M(2024, 4), ACCRUAL_DAY_ADULT, 1),
     };
     struct accrual_line out[CAP];
-    struct accrual_error err;
-    size_t n = 99;
-    assert_int_equal(
-        accrual_diff(owed, 3, posted, 6, civil_from_ymd(2024, 2, 29), out, CAP, &n, &err),
-        ACCRUAL_OK);
+    size_t n = diff_ok(owed, 3, posted, 6, civil_from_ymd(2024, 2, 29), out);
     assert_int_equal(n, 0);
 }
 
@@ -71,21 +84,11 @@ static void diff_converges_up_to_through_only(void **state)
         post(M(2025, 7), ACCRUAL_MOVE_IN, INT64_MAX),
     };
     struct accrual_line out[CAP];
-    struct accrual_error err;
-    size_t n = 0;
-    assert_int_equal(
-        accrual_diff(owed, 2, posted, 4, civil_from_ymd(2024, 2, 29), out, CAP, &n, &err),
-        ACCRUAL_OK);
+    size_t n = diff_ok(owed, 2, posted, 4, civil_from_ymd(2024, 2, 29), out);
     assert_int_equal(n, 3);
-    assert_int_equal(out[0].month, M(2024, 1));
-    assert_int_equal(out[0].code, ACCRUAL_DAY_ADULT);
-    assert_int_equal(out[0].amount_ore, 40);
-    assert_int_equal(out[1].month, M(2024, 2));
-    assert_int_equal(out[1].code, ACCRUAL_DAY_CHILD);
-    assert_int_equal(out[1].amount_ore, -50);
-    assert_int_equal(out[2].month, M(2024, 2));
-    assert_int_equal(out[2].code, ACCRUAL_DAY_ADULT);
-    assert_int_equal(out[2].amount_ore, 200);
+    expect_line(&out[0], M(2024, 1), ACCRUAL_DAY_ADULT, 40);
+    expect_line(&out[1], M(2024, 2), ACCRUAL_DAY_CHILD, -50);
+    expect_line(&out[2], M(2024, 2), ACCRUAL_DAY_ADULT, 200);
 }
 
 /* The month that holds `through` is that run's own: it converges to the days through `through`. */
@@ -95,11 +98,7 @@ static void diff_month_of_through_converges(void **state)
     const struct accrual_line owed[] = {owe(M(2024, 2), ACCRUAL_DAY_CHILD, 15 * 15000)};
     const struct accrual_posted posted[] = {post(M(2024, 2), ACCRUAL_DAY_CHILD, 10 * 15000)};
     struct accrual_line out[CAP];
-    struct accrual_error err;
-    size_t n = 0;
-    assert_int_equal(
-        accrual_diff(owed, 1, posted, 1, civil_from_ymd(2024, 2, 15), out, CAP, &n, &err),
-        ACCRUAL_OK);
+    size_t n = diff_ok(owed, 1, posted, 1, civil_from_ymd(2024, 2, 15), out);
     assert_int_equal(n, 1);
     assert_int_equal(out[0].amount_ore, 5 * 15000);
 }
@@ -289,17 +288,13 @@ static void merge_is_linear_and_sort_matches(void **state)
     free(posted);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(diff_leaves_months_after_through),
-        cmocka_unit_test(diff_converges_up_to_through_only),
-        cmocka_unit_test(diff_month_of_through_converges),
-        cmocka_unit_test(diff_overflow_and_cap),
-        cmocka_unit_test(diff_random_never_after_through),
-        cmocka_unit_test(accrual_amounts_never_wrap),
-        cmocka_unit_test(merge_pairs_each_key_once_in_order),
-        cmocka_unit_test(merge_is_linear_and_sort_matches),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(diff_leaves_months_after_through),
+    cmocka_unit_test(diff_converges_up_to_through_only),
+    cmocka_unit_test(diff_month_of_through_converges),
+    cmocka_unit_test(diff_overflow_and_cap),
+    cmocka_unit_test(diff_random_never_after_through),
+    cmocka_unit_test(accrual_amounts_never_wrap),
+    cmocka_unit_test(merge_pairs_each_key_once_in_order),
+    cmocka_unit_test(merge_is_linear_and_sort_matches),
+});

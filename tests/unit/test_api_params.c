@@ -1,11 +1,7 @@
 /* Unit tests for api_params: ids, limits, municipality codes, cursors, RFC 3339 timestamps and
  * the shown names of query parameters. The regressions here were found by tests/fuzz
  * (fuzz_api_request). */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -119,14 +115,10 @@ static void test_ids_limits_municipalities(void **state)
     assert_false(api_municipality_valid(NULL));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_timestamp_valid),
-        cmocka_unit_test(test_timestamp_fields_in_range),
-        cmocka_unit_test(test_cursor),
-        cmocka_unit_test(test_param_name_shown),
-        cmocka_unit_test(test_ids_limits_municipalities),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_timestamp_valid),
+    cmocka_unit_test(test_timestamp_fields_in_range),
+    cmocka_unit_test(test_cursor),
+    cmocka_unit_test(test_param_name_shown),
+    cmocka_unit_test(test_ids_limits_municipalities),
+});

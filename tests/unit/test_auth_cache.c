@@ -1,9 +1,5 @@
 /* Unit tests for auth_cache: hits, expiry, eviction, slot collisions and malformed keys. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +26,22 @@ static void make_hash(char *out, const char *lead, char fill)
     out[AUTH_CACHE_HASH_LEN] = '\0';
 }
 
+/* Setup and teardown of every test: an empty cache in *state. */
+static int cache_new(void **state)
+{
+    *state = calloc(1, sizeof(struct auth_cache));
+    return *state == NULL ? -1 : 0;
+}
+
+static int cache_free(void **state)
+{
+    free(*state);
+    return 0;
+}
+
 static void test_hit_and_expiry(void **state)
 {
-    (void)state;
-    struct auth_cache *c = calloc(1, sizeof *c);
+    struct auth_cache *c = *state;
     struct auth_cache_entry got;
     char h[65];
     make_hash(h, "a7", '3');
@@ -47,13 +55,11 @@ static void test_hit_and_expiry(void **state)
     assert_false(auth_cache_get(c, h, 400, &got)); /* expired exactly at now + ttl */
     assert_int_equal(c->hits, 2);
     assert_int_equal(c->misses, 2); /* the empty slot, then the expired entry */
-    free(c);
 }
 
 static void test_evict_and_collision(void **state)
 {
-    (void)state;
-    struct auth_cache *c = calloc(1, sizeof *c);
+    struct auth_cache *c = *state;
     struct auth_cache_entry got;
     char a[65], b[65];
     make_hash(a, "0f", '1');
@@ -69,13 +75,11 @@ static void test_evict_and_collision(void **state)
     assert_string_equal(got.id, "2");
     auth_cache_evict(c, b);
     assert_false(auth_cache_get(c, b, 1, &got));
-    free(c);
 }
 
 static void test_malformed_keys(void **state)
 {
-    (void)state;
-    struct auth_cache *c = calloc(1, sizeof *c);
+    struct auth_cache *c = *state;
     struct auth_cache_entry got;
     char upper[65];
     make_hash(upper, "AB", 'C');
@@ -87,15 +91,10 @@ static void test_malformed_keys(void **state)
     assert_false(auth_cache_get(c, "abc", 1, &got));
     for (size_t i = 0; i < AUTH_CACHE_SLOTS; i++)
         assert_int_equal(c->slots[i].hash[0], '\0');
-    free(c);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hit_and_expiry),
-        cmocka_unit_test(test_evict_and_collision),
-        cmocka_unit_test(test_malformed_keys),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test_setup_teardown(test_hit_and_expiry, cache_new, cache_free),
+    cmocka_unit_test_setup_teardown(test_evict_and_collision, cache_new, cache_free),
+    cmocka_unit_test_setup_teardown(test_malformed_keys, cache_new, cache_free),
+});

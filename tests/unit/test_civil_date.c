@@ -1,14 +1,11 @@
 /* Unit tests for civil_date: strict parsing, day-number round trips, birthdays, month bounds. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "civil_date.h"
+#include "ref_calendar.h"
 
 /* 1900-01-01 is 70 * 365 + 17 leap days (1904..1968) before 1970-01-01. */
 #define DAY_1900_01_01 (-25567)
@@ -21,31 +18,6 @@ static bool parse_str(const char *s, int32_t *out)
 static int32_t ymd(int y, int m, int d)
 {
     return civil_from_ymd(y, m, d);
-}
-
-/* Independent reference implementation for the naive counter. */
-static bool naive_leap(int y)
-{
-    if (y % 400 == 0)
-        return true;
-    if (y % 100 == 0)
-        return false;
-    return y % 4 == 0;
-}
-
-static int naive_mdays(int y, int m)
-{
-    switch (m) {
-    case 2:
-        return naive_leap(y) ? 29 : 28;
-    case 4:
-    case 6:
-    case 9:
-    case 11:
-        return 30;
-    default:
-        return 31;
-    }
 }
 
 static void test_epoch_anchors(void **state)
@@ -176,7 +148,7 @@ static void test_round_trip_every_day(void **state)
         if (y == 2200 && m == 12 && dd == 31)
             break;
         n++;
-        if (++dd > naive_mdays(y, m)) {
+        if (++dd > ref_mdays(y, m)) {
             dd = 1;
             if (++m > 12) {
                 m = 1;
@@ -203,7 +175,7 @@ static void test_leap_rules(void **state)
     assert_false(civil_is_leap(2300));
     assert_true(civil_is_leap(2400));
     for (int y = 1800; y <= 2500; y++)
-        if (civil_is_leap(y) != naive_leap(y))
+        if (civil_is_leap(y) != ref_leap(y))
             fail_msg("civil_is_leap(%d) disagrees with the reference", y);
 }
 
@@ -226,52 +198,55 @@ static void test_days_in_month(void **state)
 static void test_birthday(void **state)
 {
     (void)state;
-    /* Normal case. */
-    assert_int_equal(civil_birthday(ymd(2005, 6, 15), 18), ymd(2023, 6, 15));
-    assert_int_equal(civil_birthday(ymd(2005, 12, 31), 18), ymd(2023, 12, 31));
-    assert_int_equal(civil_birthday(ymd(2005, 1, 1), 18), ymd(2023, 1, 1));
-    assert_int_equal(civil_birthday(ymd(2005, 3, 1), 18), ymd(2023, 3, 1));
-    assert_int_equal(civil_birthday(ymd(2005, 6, 15), 0), ymd(2005, 6, 15));
-    /* 29 February: 1 March in a common year, 29 February in a leap year. */
-    assert_int_equal(civil_birthday(ymd(2004, 2, 29), 18), ymd(2022, 3, 1));
-    assert_int_equal(civil_birthday(ymd(2004, 2, 29), 20), ymd(2024, 2, 29));
-    assert_int_equal(civil_birthday(ymd(2004, 2, 29), 1), ymd(2005, 3, 1));
-    assert_int_equal(civil_birthday(ymd(2004, 2, 29), 4), ymd(2008, 2, 29));
-    /* 2100 is not a leap year. */
-    assert_int_equal(civil_birthday(ymd(2000, 2, 29), 100), ymd(2100, 3, 1));
-    assert_int_equal(civil_birthday(ymd(1996, 2, 29), 104), ymd(2100, 3, 1));
-    /* 28 February stays 28 February. */
-    assert_int_equal(civil_birthday(ymd(2004, 2, 28), 18), ymd(2022, 2, 28));
+    /* civil_birthday(born by-bm-bd, age) is wy-wm-wd. */
+    const struct {
+        int by, bm, bd, age, wy, wm, wd;
+    } c[] = {
+        {2005, 6, 15, 18, 2023, 6, 15}, /* Normal case. */
+        {2005, 12, 31, 18, 2023, 12, 31},
+        {2005, 1, 1, 18, 2023, 1, 1},
+        {2005, 3, 1, 18, 2023, 3, 1},
+        {2005, 6, 15, 0, 2005, 6, 15},
+        {2004, 2, 29, 18, 2022, 3, 1}, /* 29 Feb: 1 Mar if common, 29 Feb if leap. */
+        {2004, 2, 29, 20, 2024, 2, 29},
+        {2004, 2, 29, 1, 2005, 3, 1},
+        {2004, 2, 29, 4, 2008, 2, 29},
+        {2000, 2, 29, 100, 2100, 3, 1}, /* 2100 is not a leap year. */
+        {1996, 2, 29, 104, 2100, 3, 1},
+        {2004, 2, 28, 18, 2022, 2, 28}, /* 28 February stays 28 February. */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        assert_int_equal(civil_birthday(ymd(c[i].by, c[i].bm, c[i].bd), c[i].age),
+                         ymd(c[i].wy, c[i].wm, c[i].wd));
     /* The day before the 18th birthday is still 17. */
     assert_true(ymd(2022, 2, 28) < civil_birthday(ymd(2004, 2, 29), 18));
 }
 
-static void test_month_start(void **state)
+/* Month starts: civil_month_start(day) is start and civil_next_month_start(day) is next. */
+static void test_month_starts(void **state)
 {
     (void)state;
-    assert_int_equal(civil_month_start(ymd(2023, 5, 17)), ymd(2023, 5, 1));
-    assert_int_equal(civil_month_start(ymd(2023, 5, 1)), ymd(2023, 5, 1));
-    assert_int_equal(civil_month_start(ymd(2023, 5, 31)), ymd(2023, 5, 1));
-    assert_int_equal(civil_month_start(ymd(2024, 2, 29)), ymd(2024, 2, 1));
-    assert_int_equal(civil_month_start(ymd(2023, 12, 31)), ymd(2023, 12, 1));
-    assert_int_equal(civil_month_start(ymd(2024, 1, 1)), ymd(2024, 1, 1));
-    assert_int_equal(civil_month_start(0), 0);
-    assert_int_equal(civil_month_start(-1), ymd(1969, 12, 1));
-}
-
-static void test_next_month_start(void **state)
-{
-    (void)state;
-    assert_int_equal(civil_next_month_start(ymd(2023, 5, 17)), ymd(2023, 6, 1));
-    assert_int_equal(civil_next_month_start(ymd(2023, 5, 1)), ymd(2023, 6, 1));
-    assert_int_equal(civil_next_month_start(ymd(2023, 5, 31)), ymd(2023, 6, 1));
-    assert_int_equal(civil_next_month_start(ymd(2024, 2, 29)), ymd(2024, 3, 1));
-    assert_int_equal(civil_next_month_start(ymd(2023, 2, 28)), ymd(2023, 3, 1));
-    /* December rolls over into January of the next year. */
-    assert_int_equal(civil_next_month_start(ymd(2023, 12, 1)), ymd(2024, 1, 1));
-    assert_int_equal(civil_next_month_start(ymd(2023, 12, 31)), ymd(2024, 1, 1));
-    assert_int_equal(civil_next_month_start(ymd(1999, 12, 15)), ymd(2000, 1, 1));
-    assert_int_equal(civil_next_month_start(ymd(2024, 1, 31)), ymd(2024, 2, 1));
+    const struct {
+        int32_t day, start, next;
+    } c[] = {
+        {ymd(2023, 5, 17), ymd(2023, 5, 1), ymd(2023, 6, 1)},
+        {ymd(2023, 5, 1), ymd(2023, 5, 1), ymd(2023, 6, 1)},
+        {ymd(2023, 5, 31), ymd(2023, 5, 1), ymd(2023, 6, 1)},
+        {ymd(2024, 2, 29), ymd(2024, 2, 1), ymd(2024, 3, 1)},
+        {ymd(2023, 2, 28), ymd(2023, 2, 1), ymd(2023, 3, 1)},
+        /* December rolls over into January of the next year. */
+        {ymd(2023, 12, 1), ymd(2023, 12, 1), ymd(2024, 1, 1)},
+        {ymd(2023, 12, 31), ymd(2023, 12, 1), ymd(2024, 1, 1)},
+        {ymd(1999, 12, 15), ymd(1999, 12, 1), ymd(2000, 1, 1)},
+        {ymd(2024, 1, 1), ymd(2024, 1, 1), ymd(2024, 2, 1)},
+        {ymd(2024, 1, 31), ymd(2024, 1, 1), ymd(2024, 2, 1)},
+        {0, 0, ymd(1970, 2, 1)},
+        {-1, ymd(1969, 12, 1), 0},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        assert_int_equal(civil_month_start(c[i].day), c[i].start);
+        assert_int_equal(civil_next_month_start(c[i].day), c[i].next);
+    }
 }
 
 static void test_month_bounds_every_day(void **state)
@@ -283,26 +258,21 @@ static void test_month_bounds_every_day(void **state)
         civil_to_ymd(d, &y, &m, &dd);
         int32_t s = civil_month_start(d);
         int32_t e = civil_next_month_start(d);
-        if (s != d - (dd - 1) || e - s != naive_mdays(y, m))
+        if (s != d - (dd - 1) || e - s != ref_mdays(y, m))
             fail_msg("month bounds wrong for %d-%02d-%02d", y, m, dd);
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_epoch_anchors),
-        cmocka_unit_test(test_parse_valid),
-        cmocka_unit_test(test_parse_invalid_calendar),
-        cmocka_unit_test(test_parse_invalid_syntax),
-        cmocka_unit_test(test_parse_uses_len),
-        cmocka_unit_test(test_round_trip_every_day),
-        cmocka_unit_test(test_leap_rules),
-        cmocka_unit_test(test_days_in_month),
-        cmocka_unit_test(test_birthday),
-        cmocka_unit_test(test_month_start),
-        cmocka_unit_test(test_next_month_start),
-        cmocka_unit_test(test_month_bounds_every_day),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_epoch_anchors),
+    cmocka_unit_test(test_parse_valid),
+    cmocka_unit_test(test_parse_invalid_calendar),
+    cmocka_unit_test(test_parse_invalid_syntax),
+    cmocka_unit_test(test_parse_uses_len),
+    cmocka_unit_test(test_round_trip_every_day),
+    cmocka_unit_test(test_leap_rules),
+    cmocka_unit_test(test_days_in_month),
+    cmocka_unit_test(test_birthday),
+    cmocka_unit_test(test_month_starts),
+    cmocka_unit_test(test_month_bounds_every_day),
+});

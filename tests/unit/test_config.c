@@ -1,9 +1,5 @@
 /* Unit tests for config: defaults, every key, error messages with file:line, loading files. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -559,28 +555,24 @@ static void test_sie_chart_good(void **state)
     config_free(&cfg);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_good_file),
-        cmocka_unit_test(test_empty_and_partial),
-        cmocka_unit_test(test_unknown_key_line),
-        cmocka_unit_test(test_first_error_stops),
-        cmocka_unit_test(test_bad_int),
-        cmocka_unit_test(test_port_range),
-        cmocka_unit_test(test_other_ranges),
-        cmocka_unit_test(test_log_level),
-        cmocka_unit_test(test_no_equals),
-        cmocka_unit_test(test_quoted_values),
-        cmocka_unit_test(test_load_missing),
-        cmocka_unit_test(test_load_temp_file),
-        cmocka_unit_test(test_load_large_file),
-        cmocka_unit_test(test_load_nul_byte),
-        cmocka_unit_test(test_metrics_listen),
-        cmocka_unit_test(test_idempotency_retention),
-        cmocka_unit_test(test_sie_chart_bad_item_is_error),
-        cmocka_unit_test(test_sie_chart_good),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_defaults),
+    cmocka_unit_test(test_good_file),
+    cmocka_unit_test(test_empty_and_partial),
+    cmocka_unit_test(test_unknown_key_line),
+    cmocka_unit_test(test_first_error_stops),
+    cmocka_unit_test(test_bad_int),
+    cmocka_unit_test(test_port_range),
+    cmocka_unit_test(test_other_ranges),
+    cmocka_unit_test(test_log_level),
+    cmocka_unit_test(test_no_equals),
+    cmocka_unit_test(test_quoted_values),
+    cmocka_unit_test(test_load_missing),
+    cmocka_unit_test(test_load_temp_file),
+    cmocka_unit_test(test_load_large_file),
+    cmocka_unit_test(test_load_nul_byte),
+    cmocka_unit_test(test_metrics_listen),
+    cmocka_unit_test(test_idempotency_retention),
+    cmocka_unit_test(test_sie_chart_bad_item_is_error),
+    cmocka_unit_test(test_sie_chart_good),
+});

@@ -1,11 +1,7 @@
 /* Unit tests for db_conninfo_resolve: names become addresses once, at start-up, and multi-host
  * conninfos (a primary and its standbys, target_session_attrs=read-write) stay multi-host with
  * host, hostaddr and port lists of the same length. Every output is parsed back with libpq. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <libpq-fe.h>
 #include <stdbool.h>
@@ -203,18 +199,14 @@ static void test_rotate(void **state)
     assert_null(db_conninfo_rotate("host='unterminated", 1));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_multi_host_numeric),
-        cmocka_unit_test(test_single_port_for_all_hosts),
-        cmocka_unit_test(test_named_host_in_a_list),
-        cmocka_unit_test(test_socket_only_has_no_hostaddr),
-        cmocka_unit_test(test_untouched),
-        cmocka_unit_test(test_uri),
-        cmocka_unit_test(test_quoting_survives),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_rotate),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_multi_host_numeric),
+    cmocka_unit_test(test_single_port_for_all_hosts),
+    cmocka_unit_test(test_named_host_in_a_list),
+    cmocka_unit_test(test_socket_only_has_no_hostaddr),
+    cmocka_unit_test(test_untouched),
+    cmocka_unit_test(test_uri),
+    cmocka_unit_test(test_quoting_survives),
+    cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_rotate),
+});

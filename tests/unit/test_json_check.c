@@ -1,9 +1,5 @@
 /* Unit tests for json_check: body parsing, field whitelisting, typed getters, error JSON. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,48 +167,66 @@ static void test_only_fields(void **state)
     json_decref(obj);
 }
 
-static void test_missing_field(void **state)
+/* After a getter on a field of obj that is absent or null: a required one failed with 422
+ * missing_field naming it; an optional one succeeded and recorded no error. */
+static void expect_absent_outcome(bool ok, bool required, struct jc_error *err, const char *field)
 {
-    (void)state;
+    if (required) {
+        assert_false(ok);
+        expect_err(err, 422, "missing_field", field);
+    } else {
+        assert_true(ok);
+        assert_int_equal(err->status, 0); /* no error recorded */
+    }
+    clear_err(err);
+}
+
+/* Every getter on obj, which lacks (or holds null in) name, born, flag, count, kind and kommune:
+ * required, each fails as missing; optional, each succeeds. Both report "not given" (NULL
+ * string, present false, empty municipality where the getter succeeds). */
+static void expect_absent(json_t *obj, bool required)
+{
     struct jc_error err;
-    json_t *obj = parse_ok("{\"other\": 1}");
     const char *s = "sentinel";
     int32_t d = 0;
     bool b = false, present = true;
     int64_t n = 0;
     char muni[5] = "zzzz";
-
-    clear_err(&err);
-    assert_false(jc_get_string(obj, "name", true, 100, &s, &err));
-    expect_err(&err, 422, "missing_field", "name");
-
-    clear_err(&err);
-    present = true;
-    assert_false(jc_get_date(obj, "born", true, &d, &present, &err));
-    expect_err(&err, 422, "missing_field", "born");
-    assert_false(present);
-
-    clear_err(&err);
-    present = true;
-    assert_false(jc_get_bool(obj, "flag", true, &b, &present, &err));
-    expect_err(&err, 422, "missing_field", "flag");
-    assert_false(present);
-
-    clear_err(&err);
-    present = true;
-    assert_false(jc_get_int(obj, "count", true, 0, 10, &n, &present, &err));
-    expect_err(&err, 422, "missing_field", "count");
-    assert_false(present);
-
     static const char *const vals[] = {"a", "b", NULL};
-    clear_err(&err);
-    assert_false(jc_get_enum(obj, "kind", true, vals, &s, &err));
-    expect_err(&err, 422, "missing_field", "kind");
 
     clear_err(&err);
-    assert_false(jc_get_municipality(obj, "kommune", true, muni, &err));
-    expect_err(&err, 422, "missing_field", "kommune");
+    expect_absent_outcome(jc_get_string(obj, "name", required, 100, &s, &err), required, &err,
+                          "name");
+    if (!required)
+        assert_null(s);
+    present = true;
+    expect_absent_outcome(jc_get_date(obj, "born", required, &d, &present, &err), required, &err,
+                          "born");
+    assert_false(present);
+    present = true;
+    expect_absent_outcome(jc_get_bool(obj, "flag", required, &b, &present, &err), required, &err,
+                          "flag");
+    assert_false(present);
+    present = true;
+    expect_absent_outcome(jc_get_int(obj, "count", required, 0, 10, &n, &present, &err), required,
+                          &err, "count");
+    assert_false(present);
+    s = "sentinel";
+    expect_absent_outcome(jc_get_enum(obj, "kind", required, vals, &s, &err), required, &err,
+                          "kind");
+    if (!required)
+        assert_null(s);
+    expect_absent_outcome(jc_get_municipality(obj, "kommune", required, muni, &err), required, &err,
+                          "kommune");
+    if (!required)
+        assert_string_equal(muni, "");
+}
 
+static void test_missing_field(void **state)
+{
+    (void)state;
+    json_t *obj = parse_ok("{\"other\": 1}");
+    expect_absent(obj, true);
     json_decref(obj);
 }
 
@@ -221,34 +235,16 @@ static void test_optional_absent(void **state)
     (void)state;
     struct jc_error err;
     json_t *obj = parse_ok("{}");
-    const char *s = "sentinel";
     int32_t d = 0;
-    bool b = false, present = true;
+    bool b = false;
     int64_t n = 0;
-    char muni[5] = "zzzz";
-    static const char *const vals[] = {"a", "b", NULL};
 
-    clear_err(&err);
-    assert_true(jc_get_string(obj, "name", false, 100, &s, &err));
-    assert_null(s);
-    present = true;
-    assert_true(jc_get_date(obj, "born", false, &d, &present, &err));
-    assert_false(present);
-    present = true;
-    assert_true(jc_get_bool(obj, "flag", false, &b, &present, &err));
-    assert_false(present);
-    present = true;
-    assert_true(jc_get_int(obj, "count", false, 0, 10, &n, &present, &err));
-    assert_false(present);
+    expect_absent(obj, false);
     /* present may be NULL. */
+    clear_err(&err);
     assert_true(jc_get_int(obj, "count", false, 0, 10, &n, NULL, &err));
     assert_true(jc_get_date(obj, "born", false, &d, NULL, &err));
     assert_true(jc_get_bool(obj, "flag", false, &b, NULL, &err));
-    s = "sentinel";
-    assert_true(jc_get_enum(obj, "kind", false, vals, &s, &err));
-    assert_null(s);
-    assert_true(jc_get_municipality(obj, "kommune", false, muni, &err));
-    assert_string_equal(muni, "");
     assert_int_equal(err.status, 0); /* no error recorded */
     json_decref(obj);
 }
@@ -256,55 +252,11 @@ static void test_optional_absent(void **state)
 static void test_null_is_absent(void **state)
 {
     (void)state;
-    struct jc_error err;
     json_t *obj = parse_ok("{\"name\": null, \"born\": null, \"flag\": null, \"count\": null, "
                            "\"kind\": null, \"kommune\": null}");
-    const char *s = "sentinel";
-    int32_t d = 0;
-    bool b = false, present = true;
-    int64_t n = 0;
-    char muni[5] = "zzzz";
-    static const char *const vals[] = {"a", "b", NULL};
-
-    /* Optional: null is "not given". */
-    clear_err(&err);
-    assert_true(jc_get_string(obj, "name", false, 100, &s, &err));
-    assert_null(s);
-    present = true;
-    assert_true(jc_get_date(obj, "born", false, &d, &present, &err));
-    assert_false(present);
-    present = true;
-    assert_true(jc_get_bool(obj, "flag", false, &b, &present, &err));
-    assert_false(present);
-    present = true;
-    assert_true(jc_get_int(obj, "count", false, 0, 10, &n, &present, &err));
-    assert_false(present);
-    s = "sentinel";
-    assert_true(jc_get_enum(obj, "kind", false, vals, &s, &err));
-    assert_null(s);
-    assert_true(jc_get_municipality(obj, "kommune", false, muni, &err));
-    assert_string_equal(muni, "");
-    assert_int_equal(err.status, 0);
-
-    /* Required: null is missing. */
-    clear_err(&err);
-    assert_false(jc_get_string(obj, "name", true, 100, &s, &err));
-    expect_err(&err, 422, "missing_field", "name");
-    clear_err(&err);
-    assert_false(jc_get_date(obj, "born", true, &d, &present, &err));
-    expect_err(&err, 422, "missing_field", "born");
-    clear_err(&err);
-    assert_false(jc_get_bool(obj, "flag", true, &b, &present, &err));
-    expect_err(&err, 422, "missing_field", "flag");
-    clear_err(&err);
-    assert_false(jc_get_int(obj, "count", true, 0, 10, &n, &present, &err));
-    expect_err(&err, 422, "missing_field", "count");
-    clear_err(&err);
-    assert_false(jc_get_enum(obj, "kind", true, vals, &s, &err));
-    expect_err(&err, 422, "missing_field", "kind");
-    clear_err(&err);
-    assert_false(jc_get_municipality(obj, "kommune", true, muni, &err));
-    expect_err(&err, 422, "missing_field", "kommune");
+    /* Optional: null is "not given"; required: null is missing. */
+    expect_absent(obj, false);
+    expect_absent(obj, true);
     json_decref(obj);
 }
 
@@ -660,26 +612,22 @@ static void test_unknown_field_long_name(void **state)
     check_error_json(&err, true);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_object_ok),
-        cmocka_unit_test(test_parse_malformed),
-        cmocka_unit_test(test_parse_non_object),
-        cmocka_unit_test(test_parse_duplicate_keys),
-        cmocka_unit_test(test_only_fields),
-        cmocka_unit_test(test_missing_field),
-        cmocka_unit_test(test_optional_absent),
-        cmocka_unit_test(test_null_is_absent),
-        cmocka_unit_test(test_get_string),
-        cmocka_unit_test(test_get_date),
-        cmocka_unit_test(test_get_bool),
-        cmocka_unit_test(test_get_int_bounds),
-        cmocka_unit_test(test_get_enum),
-        cmocka_unit_test(test_get_municipality),
-        cmocka_unit_test(test_error_json),
-        cmocka_unit_test(test_error_body_bytes),
-        cmocka_unit_test(test_unknown_field_long_name),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_parse_object_ok),
+    cmocka_unit_test(test_parse_malformed),
+    cmocka_unit_test(test_parse_non_object),
+    cmocka_unit_test(test_parse_duplicate_keys),
+    cmocka_unit_test(test_only_fields),
+    cmocka_unit_test(test_missing_field),
+    cmocka_unit_test(test_optional_absent),
+    cmocka_unit_test(test_null_is_absent),
+    cmocka_unit_test(test_get_string),
+    cmocka_unit_test(test_get_date),
+    cmocka_unit_test(test_get_bool),
+    cmocka_unit_test(test_get_int_bounds),
+    cmocka_unit_test(test_get_enum),
+    cmocka_unit_test(test_get_municipality),
+    cmocka_unit_test(test_error_json),
+    cmocka_unit_test(test_error_body_bytes),
+    cmocka_unit_test(test_unknown_field_long_name),
+});

@@ -2,11 +2,7 @@
  * piece, with the output emptied after every posting as the streamed export does, is the file
  * ledger_sie_write makes in one go, byte for byte; also with a chart that books several codes
  * on one account. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,12 +134,8 @@ static void test_stream_refuses_unbalanced(void **state)
     strbuf_free(&out);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stream_same_bytes_default_chart),
-        cmocka_unit_test(test_stream_same_bytes_shared_accounts),
-        cmocka_unit_test(test_stream_refuses_unbalanced),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_stream_same_bytes_default_chart),
+    cmocka_unit_test(test_stream_same_bytes_shared_accounts),
+    cmocka_unit_test(test_stream_refuses_unbalanced),
+});

@@ -2,11 +2,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,12 +440,7 @@ static void test_limits(void **state)
 static void test_noise(void **state)
 {
     (void)state;
-    unsigned seed = (unsigned)time(NULL);
-    const char *env = getenv("CSV_SEED");
-    if (env != NULL)
-        seed = (unsigned)strtoul(env, NULL, 10);
-    printf("test_noise: CSV_SEED=%u\n", seed);
-    srand(seed);
+    unit_seed("test_noise", "CSV_SEED");
     static const char alphabet[] =
         "0123456789;\"\r\n -+.,ABCDEFGHIJKLMNOPQRSTUVWXYZ_\t\xC3\xA5\xFF";
     unsigned char buf[1024];
@@ -521,22 +512,18 @@ static void test_csv_max_list_total_exact(void **state)
     strbuf_free(&b);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_file),
-        cmocka_unit_test(test_bom_crlf),
-        cmocka_unit_test(test_trailing_newline),
-        cmocka_unit_test(test_three_bad_lines),
-        cmocka_unit_test(test_every_field_rule),
-        cmocka_unit_test(test_wrong_header),
-        cmocka_unit_test(test_quoted_fields),
-        cmocka_unit_test(test_empty_files),
-        cmocka_unit_test(test_blank_lines_counted),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_noise),
-        cmocka_unit_test(test_csv_amount_over_1e11_refused_with_line),
-        cmocka_unit_test(test_csv_max_list_total_exact),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_good_file),
+    cmocka_unit_test(test_bom_crlf),
+    cmocka_unit_test(test_trailing_newline),
+    cmocka_unit_test(test_three_bad_lines),
+    cmocka_unit_test(test_every_field_rule),
+    cmocka_unit_test(test_wrong_header),
+    cmocka_unit_test(test_quoted_fields),
+    cmocka_unit_test(test_empty_files),
+    cmocka_unit_test(test_blank_lines_counted),
+    cmocka_unit_test(test_limits),
+    cmocka_unit_test(test_noise),
+    cmocka_unit_test(test_csv_amount_over_1e11_refused_with_line),
+    cmocka_unit_test(test_csv_max_list_total_exact),
+});

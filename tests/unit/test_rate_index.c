@@ -1,10 +1,6 @@
 /* Unit tests for rate_index: exact decimal indexing, rounding to whole kronor steps, bad factors.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,71 +113,87 @@ static void test_reference_arithmetic(void **state)
     assert_int_equal(out, 1365000);
 }
 
+/* One apply_ok case: amount × factor, rounded to round_kronor kronor, is want öre. */
+struct apply_case {
+    int64_t amount;
+    const char *factor;
+    int64_t round_kronor;
+    int64_t want;
+};
+
+static void check_apply(const struct apply_case *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(apply_ok(c[i].amount, c[i].factor, c[i].round_kronor), c[i].want);
+}
+
 static void test_design_example(void **state)
 {
     (void)state;
-    /* 12 820 kr × 1.065 = 13 653.30 kr → 13 650 kr. */
-    assert_int_equal(apply_ok(1282000, "1.065", 10), 1365000);
-    assert_int_equal(apply_ok(-1282000, "1.065", 10), -1365000);
-    assert_int_equal(apply_ok(1282000, "1.065", 1), 1365300);
-    assert_int_equal(apply_ok(1282000, "1.065", 100), 1370000);
-    assert_int_equal(apply_ok(1282000, "1.0650", 10), 1365000);
-    assert_int_equal(apply_ok(1282000, "1.065000000", 10), 1365000); /* 9 decimals */
+    static const struct apply_case cases[] = {
+        /* 12 820 kr × 1.065 = 13 653.30 kr → 13 650 kr. */
+        {1282000, "1.065", 10, 1365000},  {-1282000, "1.065", 10, -1365000},
+        {1282000, "1.065", 1, 1365300},   {1282000, "1.065", 100, 1370000},
+        {1282000, "1.0650", 10, 1365000}, {1282000, "1.065000000", 10, 1365000}, /* 9 decimals */
+    };
+    check_apply(cases, ARRAY_LEN(cases));
 }
 
 static void test_ties_away_from_zero(void **state)
 {
     (void)state;
-    /* Round 10 kr: a step is 1 000 öre; 500 öre is exactly half. */
-    assert_int_equal(apply_ok(500, "1", 10), 1000);
-    assert_int_equal(apply_ok(-500, "1", 10), -1000);
-    assert_int_equal(apply_ok(499, "1", 10), 0);
-    assert_int_equal(apply_ok(-499, "1", 10), 0);
-    assert_int_equal(apply_ok(1500, "1", 10), 2000);
-    assert_int_equal(apply_ok(-1500, "1", 10), -2000);
-    assert_int_equal(apply_ok(2500, "1", 10), 3000); /* not to even */
-    assert_int_equal(apply_ok(-2500, "1", 10), -3000);
-    assert_int_equal(apply_ok(1499, "1", 10), 1000);
-    assert_int_equal(apply_ok(0, "1.065", 10), 0);
-    /* Halves reached through the factor. */
-    assert_int_equal(apply_ok(1000, "0.5", 10), 1000); /* 500 öre */
-    assert_int_equal(apply_ok(-1000, "0.5", 10), -1000);
-    assert_int_equal(apply_ok(999, "0.5", 10), 0);             /* 499.5 öre */
-    assert_int_equal(apply_ok(10000000, "0.00005", 10), 1000); /* 500 öre */
-    assert_int_equal(apply_ok(-10000000, "0.00005", 10), -1000);
-    assert_int_equal(apply_ok(1000000000, "0.000000500", 10), 1000);
-    assert_int_equal(apply_ok(1000000000, "0.000000499", 10), 0);
-    assert_int_equal(apply_ok(1, "500", 10), 1000);
-    assert_int_equal(apply_ok(3, "16.5", 1), 0);           /* 49.5 öre < 50 */
-    assert_int_equal(apply_ok(3, "16.666666667", 1), 100); /* 50.000000001 öre */
-    assert_int_equal(apply_ok(-3, "16.666666667", 1), -100);
+    static const struct apply_case cases[] = {
+        /* Round 10 kr: a step is 1 000 öre; 500 öre is exactly half. */
+        {500, "1", 10, 1000},
+        {-500, "1", 10, -1000},
+        {499, "1", 10, 0},
+        {-499, "1", 10, 0},
+        {1500, "1", 10, 2000},
+        {-1500, "1", 10, -2000},
+        {2500, "1", 10, 3000}, /* not to even */
+        {-2500, "1", 10, -3000},
+        {1499, "1", 10, 1000},
+        {0, "1.065", 10, 0},
+        /* Halves reached through the factor. */
+        {1000, "0.5", 10, 1000}, /* 500 öre */
+        {-1000, "0.5", 10, -1000},
+        {999, "0.5", 10, 0},             /* 499.5 öre */
+        {10000000, "0.00005", 10, 1000}, /* 500 öre */
+        {-10000000, "0.00005", 10, -1000},
+        {1000000000, "0.000000500", 10, 1000},
+        {1000000000, "0.000000499", 10, 0},
+        {1, "500", 10, 1000},
+        {3, "16.5", 1, 0},           /* 49.5 öre < 50 */
+        {3, "16.666666667", 1, 100}, /* 50.000000001 öre */
+        {-3, "16.666666667", 1, -100},
+    };
+    check_apply(cases, ARRAY_LEN(cases));
 }
 
 static void test_round_one_krona(void **state)
 {
     (void)state;
-    assert_int_equal(apply_ok(50, "1", 1), 100);
-    assert_int_equal(apply_ok(-50, "1", 1), -100);
-    assert_int_equal(apply_ok(49, "1", 1), 0);
-    assert_int_equal(apply_ok(150, "1", 1), 200);
-    assert_int_equal(apply_ok(250, "1", 1), 300);
-    assert_int_equal(apply_ok(-250, "1", 1), -300);
-    assert_int_equal(apply_ok(1234567, "1", 1), 1234600); /* 12 345.67 kr → 12 346 kr */
-    assert_int_equal(apply_ok(20000, "0.0025", 1), 100);  /* 50 öre */
-    assert_int_equal(apply_ok(1500000, "1", 1), 1500000);
+    static const struct apply_case cases[] = {
+        {50, "1", 1, 100},          {-50, "1", 1, -100}, {49, "1", 1, 0},
+        {150, "1", 1, 200},         {250, "1", 1, 300},  {-250, "1", 1, -300},
+        {1234567, "1", 1, 1234600}, /* 12 345.67 kr → 12 346 kr */
+        {20000, "0.0025", 1, 100},  /* 50 öre */
+        {1500000, "1", 1, 1500000},
+    };
+    check_apply(cases, ARRAY_LEN(cases));
 }
 
 static void test_factor_one_and_below(void **state)
 {
     (void)state;
-    assert_int_equal(apply_ok(1500000, "1", 10), 1500000);
-    assert_int_equal(apply_ok(1500000, "1.0", 10), 1500000);
-    assert_int_equal(apply_ok(1234500, "1", 10), 1235000);
-    assert_int_equal(apply_ok(1000000, "0.95", 10), 950000);
-    assert_int_equal(apply_ok(1282000, "0.95", 10), 1218000); /* 12 179 kr → 12 180 kr */
-    assert_int_equal(apply_ok(1282000, "0.95", 1), 1217900);
-    assert_int_equal(apply_ok(1282000, "0.95", 100), 1220000);
-    assert_int_equal(apply_ok(-1282000, "0.95", 100), -1220000);
+    static const struct apply_case cases[] = {
+        {1500000, "1", 10, 1500000},       {1500000, "1.0", 10, 1500000},
+        {1234500, "1", 10, 1235000},       {1000000, "0.95", 10, 950000},
+        {1282000, "0.95", 10, 1218000}, /* 12 179 kr → 12 180 kr */
+        {1282000, "0.95", 1, 1217900},     {1282000, "0.95", 100, 1220000},
+        {-1282000, "0.95", 100, -1220000},
+    };
+    check_apply(cases, ARRAY_LEN(cases));
 }
 
 static void test_bad_factor(void **state)
@@ -322,19 +334,15 @@ static void test_random_exact_ties(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference_arithmetic),
-        cmocka_unit_test(test_design_example),
-        cmocka_unit_test(test_ties_away_from_zero),
-        cmocka_unit_test(test_round_one_krona),
-        cmocka_unit_test(test_factor_one_and_below),
-        cmocka_unit_test(test_bad_factor),
-        cmocka_unit_test(test_bad_round),
-        cmocka_unit_test(test_does_not_fit),
-        cmocka_unit_test(test_random_against_reference),
-        cmocka_unit_test(test_random_exact_ties),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_reference_arithmetic),
+    cmocka_unit_test(test_design_example),
+    cmocka_unit_test(test_ties_away_from_zero),
+    cmocka_unit_test(test_round_one_krona),
+    cmocka_unit_test(test_factor_one_and_below),
+    cmocka_unit_test(test_bad_factor),
+    cmocka_unit_test(test_bad_round),
+    cmocka_unit_test(test_does_not_fit),
+    cmocka_unit_test(test_random_against_reference),
+    cmocka_unit_test(test_random_exact_ties),
+});

@@ -3,11 +3,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,17 +285,13 @@ static void test_index(void **state)
     strbuf_free(&b);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_kronor),
-        cmocka_unit_test(test_chart_bars),
-        cmocka_unit_test(test_chart_edges),
-        cmocka_unit_test(test_actions),
-        cmocka_unit_test(test_summary),
-        cmocka_unit_test(test_summary_without_changes),
-        cmocka_unit_test(test_index),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_escape),
+    cmocka_unit_test(test_kronor),
+    cmocka_unit_test(test_chart_bars),
+    cmocka_unit_test(test_chart_edges),
+    cmocka_unit_test(test_actions),
+    cmocka_unit_test(test_summary),
+    cmocka_unit_test(test_summary_without_changes),
+    cmocka_unit_test(test_index),
+});

@@ -2,11 +2,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -543,12 +539,7 @@ static const char *const words[] = {
 static void test_random_balanced(void **state)
 {
     (void)state;
-    unsigned seed = (unsigned)time(NULL);
-    const char *env = getenv("SIE_SEED");
-    if (env != NULL)
-        seed = (unsigned)strtoul(env, NULL, 10);
-    printf("test_random_balanced: SIE_SEED=%u\n", seed);
-    srand(seed);
+    unit_seed("test_random_balanced", "SIE_SEED");
 
     struct strbuf out = {0};
     struct sie_writer w;
@@ -785,13 +776,12 @@ static void test_real_files(void **state)
     free(r);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_amounts),         cmocka_unit_test(test_cp437),
-        cmocka_unit_test(test_exact_bytes),     cmocka_unit_test(test_roundtrip_texts),
-        cmocka_unit_test(test_random_balanced), cmocka_unit_test(test_writer_refuses),
-        cmocka_unit_test(test_real_files),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_amounts),
+    cmocka_unit_test(test_cp437),
+    cmocka_unit_test(test_exact_bytes),
+    cmocka_unit_test(test_roundtrip_texts),
+    cmocka_unit_test(test_random_balanced),
+    cmocka_unit_test(test_writer_refuses),
+    cmocka_unit_test(test_real_files),
+});

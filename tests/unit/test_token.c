@@ -1,9 +1,5 @@
 /* Unit tests for token: generation, shape checks, SHA-256 hex digests, digest comparison. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "unit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -187,12 +183,10 @@ static void test_hash_equal(void **state)
     assert_true(token_hash_equal(a, b));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generate_shape), cmocka_unit_test(test_generate_unique),
-        cmocka_unit_test(test_well_formed),    cmocka_unit_test(test_hash_known_vectors),
-        cmocka_unit_test(test_hash_equal),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_MAIN({
+    cmocka_unit_test(test_generate_shape),
+    cmocka_unit_test(test_generate_unique),
+    cmocka_unit_test(test_well_formed),
+    cmocka_unit_test(test_hash_known_vectors),
+    cmocka_unit_test(test_hash_equal),
+});
