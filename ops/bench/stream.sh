@@ -35,9 +35,13 @@ SQL
     grow="$(calc "printf \"%.1f\", ($(key hwm_after_kib "$out") - $(key hwm_before_kib "$out")) / 1024")"
     max="$(key healthz_max_ms "$out")"
     say "  $(key bytes "$out") bytes, $trans #TRANS lines in $(key seconds "$out") s; VmHWM $(key hwm_before_kib "$out") -> $(key hwm_after_kib "$out") KiB; /healthz during it: $(key healthz_n "$out") answers, p99 $(key healthz_p99_ms "$out") ms, max $max ms, $(key healthz_failed "$out") failed"
+    # On the smoke's shared cluster MUNI also holds the read part's accrual lines: at least
+    # the STREAM_LINES made here must arrive, with every other posting line of MUNI.
+    local want
+    want="$(rb_psql -d reimbursed -tA -v muni="$MUNI" <<<"SELECT count(*) FROM postings WHERE municipality = :'muni';")"
     v=PASS
-    ((trans == STREAM_LINES)) || v=FAIL
-    row "SIE export, lines streamed" "$trans of $STREAM_LINES" "-" "-" "all" "$v"
+    ((trans == want && trans >= STREAM_LINES)) || v=FAIL
+    row "SIE export, lines streamed" "$trans of $want" "-" "-" "all" "$v"
     v=MISS
     calc "exit !($grow < $TARGET_STREAM_RSS_MIB)" && v=PASS
     row "SIE export of $STREAM_LINES lines: RSS growth (MiB)" "$grow" "-" "-" "< $TARGET_STREAM_RSS_MIB MiB" "$v"
