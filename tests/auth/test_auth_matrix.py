@@ -29,7 +29,6 @@ example with the municipality and dossier numbers replaced.
 Usage: test_auth_matrix.py REIMBURSECTL OPENAPI_YAML (with RB_FIXTURE set).
 """
 import copy
-import http.client
 import json
 import os
 import random
@@ -43,7 +42,7 @@ import urllib.parse
 
 import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from rbtest import env_file  # noqa: E402
+from rbtest import MONEY_ROUTES, KeepAlive, env_file  # noqa: E402
 
 RESULTS = []
 FAILS = []
@@ -58,18 +57,11 @@ def check(name, ok, detail=""):
         print(f"not ok {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""), flush=True)
 
 
-# The writes that move money require an Idempotency-Key (428 without one): a request of this
-# test that names none gets a fresh key, as a careful client would send.
-MONEY_ROUTES = ("/v1/payments", "/v1/payments/import", "/v1/allocations", "/v1/rates",
-                "/v1/accruals/run")
-
-
 class Api:
     def __init__(self, url, ca):
         u = urllib.parse.urlparse(url)
         self.host, self.port = u.hostname, u.port
-        self.ctx = ssl.create_default_context(cafile=ca)
-        self.conn = None
+        self.conn = KeepAlive(ssl.create_default_context(cafile=ca), self.host, self.port)
 
     def call(self, method, path, token=None, body=None, ctype="application/json", auth=None,
              extra=None):
@@ -85,24 +77,7 @@ class Api:
             headers["Content-Type"] = ctype
         if method == "POST" and path in MONEY_ROUTES:
             headers["Idempotency-Key"] = f"am-{os.getpid()}-{time.time_ns()}"
-        for attempt in range(2):
-            if self.conn is None:
-                self.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
-                                                        timeout=30)
-            try:
-                self.conn.request(method, path, body=data, headers=headers)
-                r = self.conn.getresponse()
-                raw = r.read()
-                if r.getheader("Connection", "").lower() == "close":
-                    self.conn.close()
-                    self.conn = None
-                return r.status, raw
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-        raise RuntimeError("unreachable")
+        return self.conn.send(method, path, data, headers)
 
 
 def rand_dossier(prefix):
