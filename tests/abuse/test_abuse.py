@@ -147,6 +147,18 @@ def measure(ctx, port, token, stop, out, errors, interval=0.05):
         time.sleep(interval)
 
 
+def baseline(ctx, port, token, seconds=3):
+    """(latencies in ms, errors) of the normal client alone for `seconds`."""
+    out, errors = [], []
+    stop = threading.Event()
+    t = threading.Thread(target=measure, args=(ctx, port, token, stop, out, errors, 0.02))
+    t.start()
+    time.sleep(seconds)
+    stop.set()
+    t.join()
+    return out, errors
+
+
 class FdSampler(threading.Thread):
     def __init__(self, pid):
         super().__init__(daemon=True)
@@ -188,13 +200,7 @@ def slowloris(ctx, d, token, asan, read_timeout):
     n_conns, seconds = 300, 15
     idle_fds = fd_count(d.pid)
     # Baseline latency of the normal client, no attack.
-    base, errs = [], []
-    stop = threading.Event()
-    t = threading.Thread(target=measure, args=(ctx, d.port, token, stop, base, errs, 0.02))
-    t.start()
-    time.sleep(3)
-    stop.set()
-    t.join()
+    base, errs = baseline(ctx, d.port, token)
     b50, b99 = statistics.median(base), pct(base, 99)
     note(f"baseline: {len(base)} requests, p50 {b50:.1f} ms, p95 {pct(base, 95):.1f} ms, "
          f"p99 {b99:.1f} ms, errors {len(errs)}; load average {os.getloadavg()[0]:.1f}")
@@ -250,13 +256,7 @@ def slowloris(ctx, d, token, asan, read_timeout):
             pass
     # The machine is shared (2 cores, other builds): the baseline is measured again after the
     # attack, and the bound is on p95 against the slower of the two baselines.
-    after, errs_after = [], []
-    stop = threading.Event()
-    t = threading.Thread(target=measure, args=(ctx, d.port, token, stop, after, errs_after, 0.02))
-    t.start()
-    time.sleep(3)
-    stop.set()
-    t.join()
+    after, errs_after = baseline(ctx, d.port, token)
     a95 = pct(after, 95)
     b95 = max(pct(base, 95), a95)
     note(f"baseline after the attack: {len(after)} requests, p50 {statistics.median(after):.1f} ms, "
