@@ -32,6 +32,27 @@ CREATE OR REPLACE FUNCTION api.error_response(p_detail text) RETURNS api.respons
     LANGUAGE sql IMMUTABLE AS $$
     SELECT ((p_detail::json->>'status')::int, (p_detail::json->'body')::text, NULL::text) $$;
 
+-- The keyset cursors of the lists: "ID.SIG", SIG the first 16 hex digits of md5(filters|ID), so a
+-- cursor is good only for the list and filters it was made for.
+CREATE OR REPLACE FUNCTION api.cursor_make(p_filters text, p_id bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT p_id::text || '.' || left(md5(p_filters || '|' || p_id::text), 16) $$;
+
+-- The id after which a list resumes: 0 without a cursor, NULL for one not made for `p_filters`.
+CREATE OR REPLACE FUNCTION api.cursor_after(p_filters text, p_cursor text) RETURNS bigint
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF p_cursor IS NULL THEN
+        RETURN 0;
+    END IF;
+    IF p_cursor !~ '^[0-9]{1,18}\.[0-9a-f]{16}$'
+       OR split_part(p_cursor, '.', 2) <>
+          left(md5(p_filters || '|' || split_part(p_cursor, '.', 1)), 16) THEN
+        RETURN NULL;
+    END IF;
+    RETURN split_part(p_cursor, '.', 1)::bigint;
+END $$;
+
 CREATE OR REPLACE FUNCTION api.month_text(d date) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_char(d, 'YYYY-MM') $$;
 
