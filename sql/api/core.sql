@@ -10,6 +10,16 @@ BEGIN
         DETAIL = json_build_object('status', p_status, 'body', json_build_object('error', err))::text;
 END $$;
 
+-- 422 unknown_municipality (field `municipality`) unless a municipality has the code.
+CREATE OR REPLACE FUNCTION api.municipality_check(p_code text) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM municipalities WHERE code = p_code) THEN
+        PERFORM api.fail(422, 'unknown_municipality', 'no municipality has the code ' || p_code,
+                         'municipality');
+    END IF;
+END $$;
+
 CREATE OR REPLACE FUNCTION api.ts(t timestamptz) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;

@@ -77,9 +77,7 @@ DECLARE
     highest int;
     al allocations;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM municipalities WHERE code = muni) THEN
-        PERFORM api.fail(422, 'unknown_municipality', 'no municipality has the code ' || muni, 'municipality');
-    END IF;
+    PERFORM api.municipality_check(muni);
     PERFORM pg_advisory_xact_lock(hashtext('reimbursed.allocation'), hashtext(muni || ':' || y));
     SELECT * INTO latest FROM allocations WHERE municipality = muni AND year = y
      ORDER BY decided_on DESC, id DESC LIMIT 1;

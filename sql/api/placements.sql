@@ -80,10 +80,7 @@ DECLARE
     rec person_records;
     muni text := a->>'municipality';
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM municipalities WHERE code = muni) THEN
-        PERFORM api.fail(422, 'unknown_municipality', 'no municipality has the code ' || muni,
-                         'municipality');
-    END IF;
+    PERFORM api.municipality_check(muni);
     rec := api.person_record_resolve(a->>'dossier_number', muni, (a->>'birth_date')::date,
                                      (a->>'former_uam')::boolean);
     PERFORM api.check_overlap(rec.person_id, NULL,
