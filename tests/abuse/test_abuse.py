@@ -474,6 +474,21 @@ def handshake_flood(ctx, d, token, max_conn):
           f"status {st} after {recovered:.2f} s")
 
 
+def run_daemon(daemon_bin, fx, ctx, name, settings, rss_bound_mib, work):
+    """Starts daemon NAME, runs work(d) on it and stops it; checks its peak RSS and exit status."""
+    d = Daemon(daemon_bin, fx, name.lower(), settings)
+    try:
+        check(f"daemon {name} ready", wait_ready(ctx, d))
+        work(d)
+        hwm = vm_hwm_kib(d.pid)
+    finally:
+        rc = d.stop()
+    note(f"daemon {name} peak RSS (VmHWM) {hwm / 1024.0:.1f} MiB")
+    check(f"daemon {name} peak RSS bounded", 0 < hwm <= rss_bound_mib * 1024,
+          f"{hwm / 1024.0:.1f} MiB <= {rss_bound_mib} MiB")
+    check(f"daemon {name} exits 0 on SIGTERM", rc == 0, f"exit {rc}")
+
+
 def main():
     daemon_bin = sys.argv[1]
     fx = env_file(os.path.join(os.environ["RB_FIXTURE"], "env"))
@@ -497,39 +512,23 @@ def main():
     settings = {"max_connections": 400, "idle_timeout_s": 10}
     if read_timeout:
         settings["request_read_timeout_s"] = read_timeout
-    d = Daemon(daemon_bin, fx, "a", settings)
-    try:
-        check("daemon A ready", wait_ready(ctx, d))
+    def work_a(d):
         slowloris(ctx, d, token, asan, read_timeout)
         big_body(ctx, d, fx["RB_TOKEN_W1480"], chunked=False)
         big_body(ctx, d, fx["RB_TOKEN_W1480"], chunked=True)
         st = https_request(ctx, d.port, "/v1/rates", token)
         check("still serving after the 10 MB bodies", st == 200, f"status {st}")
         many_headers(ctx, d, token)
-        hwm = vm_hwm_kib(d.pid)
-    finally:
-        rc = d.stop()
-    note(f"daemon A peak RSS (VmHWM) {hwm / 1024.0:.1f} MiB")
-    check("daemon A peak RSS bounded", 0 < hwm <= rss_bound_mib * 1024,
-          f"{hwm / 1024.0:.1f} MiB <= {rss_bound_mib} MiB")
-    check("daemon A exits 0 on SIGTERM", rc == 0, f"exit {rc}")
+
+    run_daemon(daemon_bin, fx, ctx, "A", settings, rss_bound_mib, work_a)
 
     # Daemon B: a low max_connections against a flood of new handshakes.
     max_conn = 32
     settings = {"max_connections": max_conn, "idle_timeout_s": 3}
     if read_timeout:
         settings["request_read_timeout_s"] = read_timeout
-    d = Daemon(daemon_bin, fx, "b", settings)
-    try:
-        check("daemon B ready", wait_ready(ctx, d))
-        handshake_flood(ctx, d, token, max_conn)
-        hwm = vm_hwm_kib(d.pid)
-    finally:
-        rc = d.stop()
-    note(f"daemon B peak RSS (VmHWM) {hwm / 1024.0:.1f} MiB")
-    check("daemon B peak RSS bounded", 0 < hwm <= rss_bound_mib * 1024,
-          f"{hwm / 1024.0:.1f} MiB <= {rss_bound_mib} MiB")
-    check("daemon B exits 0 on SIGTERM", rc == 0, f"exit {rc}")
+    run_daemon(daemon_bin, fx, ctx, "B", settings, rss_bound_mib,
+               lambda d: handshake_flood(ctx, d, token, max_conn))
 
     return summary()
 
