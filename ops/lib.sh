@@ -39,6 +39,14 @@ rb_die() {
     exit 1
 }
 
+# rb_usage WANT USAGE "$#": exits 2 with "usage: SCRIPT USAGE" unless the script got WANT args.
+rb_usage() {
+    if [[ "$3" -ne "$1" ]]; then
+        echo "usage: $0 $2" >&2
+        exit 2
+    fi
+}
+
 rb_is_root() {
     [[ "$(id -u)" -eq 0 ]]
 }

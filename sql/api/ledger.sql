@@ -77,9 +77,7 @@ DECLARE
     highest int;
     al allocations;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM municipalities WHERE code = muni) THEN
-        PERFORM api.fail(422, 'unknown_municipality', 'no municipality has the code ' || muni, 'municipality');
-    END IF;
+    PERFORM api.municipality_check(muni);
     PERFORM pg_advisory_xact_lock(hashtext('reimbursed.allocation'), hashtext(muni || ':' || y));
     SELECT * INTO latest FROM allocations WHERE municipality = muni AND year = y
      ORDER BY decided_on DESC, id DESC LIMIT 1;
@@ -127,17 +125,12 @@ CREATE OR REPLACE FUNCTION api.ledger_entries_stream(p_scope text, p_muni text, 
 DECLARE
     filters text := coalesce(p_muni, '') || '|' || coalesce(p_from::text, '') || '|' ||
                     coalesce(p_to::text, '') || '|' || coalesce(p_code, '');
-    after_id bigint := 0;
+    after_id bigint := api.cursor_after(filters, p_cursor);
 BEGIN
     PERFORM set_config('reimbursed.scope', p_scope, true);
-    IF p_cursor IS NOT NULL THEN
-        IF p_cursor !~ '^[0-9]{1,18}\.[0-9a-f]{16}$'
-           OR split_part(p_cursor, '.', 2) <>
-              left(md5(filters || '|' || split_part(p_cursor, '.', 1)), 16) THEN
-            RETURN QUERY SELECT 'e'::text, '{"error":{"code":"invalid_cursor","message":"the cursor is not valid for this list and its filters"}}'::text, NULL::text;
-            RETURN;
-        END IF;
-        after_id := split_part(p_cursor, '.', 1)::bigint;
+    IF after_id IS NULL THEN
+        RETURN QUERY SELECT 'e'::text, '{"error":{"code":"invalid_cursor","message":"the cursor is not valid for this list and its filters"}}'::text, NULL::text;
+        RETURN;
     END IF;
     RETURN QUERY
         SELECT 'i'::text, json_build_object(
@@ -146,7 +139,7 @@ BEGIN
                    'account', x.account, 'municipality', x.municipality,
                    'placement_id', x.placement_id::text, 'allocation_id', x.allocation_id::text,
                    'month', api.month_text(x.month), 'code', x.code, 'amount_ore', x.amount_ore)::text,
-               x.id::text || '.' || left(md5(filters || '|' || x.id::text), 16)
+               api.cursor_make(filters, x.id)
           FROM (SELECT * FROM postings p
                  WHERE p.id > after_id
                    AND (p_muni IS NULL OR p.municipality = p_muni)

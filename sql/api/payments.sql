@@ -81,9 +81,7 @@ DECLARE
     m date := coalesce((a->>'month')::date, date_trunc('month', paid - interval '1 month')::date);
     r record;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM municipalities WHERE code = muni) THEN
-        PERFORM api.fail(422, 'unknown_municipality', 'no municipality has the code ' || muni, 'municipality');
-    END IF;
+    PERFORM api.municipality_check(muni);
     IF lines IS NOT NULL AND jsonb_array_length(lines) > 0 THEN
         IF (SELECT sum((l->>'amount_ore')::bigint) FROM jsonb_array_elements(lines) l) <> amount THEN
             PERFORM api.fail(422, 'lines_sum_mismatch', 'the lines must sum to amount_ore', 'lines');

@@ -80,10 +80,7 @@ DECLARE
     rec person_records;
     muni text := a->>'municipality';
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM municipalities WHERE code = muni) THEN
-        PERFORM api.fail(422, 'unknown_municipality', 'no municipality has the code ' || muni,
-                         'municipality');
-    END IF;
+    PERFORM api.municipality_check(muni);
     rec := api.person_record_resolve(a->>'dossier_number', muni, (a->>'birth_date')::date,
                                      (a->>'former_uam')::boolean);
     PERFORM api.check_overlap(rec.person_id, NULL,
@@ -181,19 +178,14 @@ CREATE OR REPLACE FUNCTION api.placement_list(p_scope text, p_muni text, p_activ
     LANGUAGE plpgsql AS $$
 DECLARE
     filters text := coalesce(p_muni, '') || '|' || coalesce(p_active_on::text, '');
-    after_id bigint := 0;
+    after_id bigint := api.cursor_after(filters, p_cursor);
     ids bigint[];
     next_cursor text;
     items json;
 BEGIN
     PERFORM set_config('reimbursed.scope', p_scope, true);
-    IF p_cursor IS NOT NULL THEN
-        IF p_cursor !~ '^[0-9]{1,18}\.[0-9a-f]{16}$'
-           OR split_part(p_cursor, '.', 2) <>
-              left(md5(filters || '|' || split_part(p_cursor, '.', 1)), 16) THEN
-            RETURN ROW(400, '{"error":{"code":"invalid_cursor","message":"the cursor is not valid for this list and its filters"}}', NULL)::api.response;
-        END IF;
-        after_id := split_part(p_cursor, '.', 1)::bigint;
+    IF after_id IS NULL THEN
+        RETURN ROW(400, '{"error":{"code":"invalid_cursor","message":"the cursor is not valid for this list and its filters"}}', NULL)::api.response;
     END IF;
     SELECT array_agg(id ORDER BY id) INTO ids FROM (
         SELECT p.id FROM placements p
@@ -203,7 +195,7 @@ BEGIN
          ORDER BY p.id LIMIT p_limit + 1) s;
     IF coalesce(array_length(ids, 1), 0) > p_limit THEN
         ids := ids[1:p_limit];
-        next_cursor := ids[p_limit]::text || '.' || left(md5(filters || '|' || ids[p_limit]::text), 16);
+        next_cursor := api.cursor_make(filters, ids[p_limit]);
     END IF;
     SELECT coalesce(json_agg(api.placement_json(i) ORDER BY i), '[]'::json) INTO items
       FROM unnest(ids) AS i;

@@ -147,6 +147,18 @@ def measure(ctx, port, token, stop, out, errors, interval=0.05):
         time.sleep(interval)
 
 
+def baseline(ctx, port, token, seconds=3):
+    """(latencies in ms, errors) of the normal client alone for `seconds`."""
+    out, errors = [], []
+    stop = threading.Event()
+    t = threading.Thread(target=measure, args=(ctx, port, token, stop, out, errors, 0.02))
+    t.start()
+    time.sleep(seconds)
+    stop.set()
+    t.join()
+    return out, errors
+
+
 class FdSampler(threading.Thread):
     def __init__(self, pid):
         super().__init__(daemon=True)
@@ -188,13 +200,7 @@ def slowloris(ctx, d, token, asan, read_timeout):
     n_conns, seconds = 300, 15
     idle_fds = fd_count(d.pid)
     # Baseline latency of the normal client, no attack.
-    base, errs = [], []
-    stop = threading.Event()
-    t = threading.Thread(target=measure, args=(ctx, d.port, token, stop, base, errs, 0.02))
-    t.start()
-    time.sleep(3)
-    stop.set()
-    t.join()
+    base, errs = baseline(ctx, d.port, token)
     b50, b99 = statistics.median(base), pct(base, 99)
     note(f"baseline: {len(base)} requests, p50 {b50:.1f} ms, p95 {pct(base, 95):.1f} ms, "
          f"p99 {b99:.1f} ms, errors {len(errs)}; load average {os.getloadavg()[0]:.1f}")
@@ -250,13 +256,7 @@ def slowloris(ctx, d, token, asan, read_timeout):
             pass
     # The machine is shared (2 cores, other builds): the baseline is measured again after the
     # attack, and the bound is on p95 against the slower of the two baselines.
-    after, errs_after = [], []
-    stop = threading.Event()
-    t = threading.Thread(target=measure, args=(ctx, d.port, token, stop, after, errs_after, 0.02))
-    t.start()
-    time.sleep(3)
-    stop.set()
-    t.join()
+    after, errs_after = baseline(ctx, d.port, token)
     a95 = pct(after, 95)
     b95 = max(pct(base, 95), a95)
     note(f"baseline after the attack: {len(after)} requests, p50 {statistics.median(after):.1f} ms, "
@@ -474,6 +474,21 @@ def handshake_flood(ctx, d, token, max_conn):
           f"status {st} after {recovered:.2f} s")
 
 
+def run_daemon(daemon_bin, fx, ctx, name, settings, rss_bound_mib, work):
+    """Starts daemon NAME, runs work(d) on it and stops it; checks its peak RSS and exit status."""
+    d = Daemon(daemon_bin, fx, name.lower(), settings)
+    try:
+        check(f"daemon {name} ready", wait_ready(ctx, d))
+        work(d)
+        hwm = vm_hwm_kib(d.pid)
+    finally:
+        rc = d.stop()
+    note(f"daemon {name} peak RSS (VmHWM) {hwm / 1024.0:.1f} MiB")
+    check(f"daemon {name} peak RSS bounded", 0 < hwm <= rss_bound_mib * 1024,
+          f"{hwm / 1024.0:.1f} MiB <= {rss_bound_mib} MiB")
+    check(f"daemon {name} exits 0 on SIGTERM", rc == 0, f"exit {rc}")
+
+
 def main():
     daemon_bin = sys.argv[1]
     fx = env_file(os.path.join(os.environ["RB_FIXTURE"], "env"))
@@ -497,39 +512,23 @@ def main():
     settings = {"max_connections": 400, "idle_timeout_s": 10}
     if read_timeout:
         settings["request_read_timeout_s"] = read_timeout
-    d = Daemon(daemon_bin, fx, "a", settings)
-    try:
-        check("daemon A ready", wait_ready(ctx, d))
+    def work_a(d):
         slowloris(ctx, d, token, asan, read_timeout)
         big_body(ctx, d, fx["RB_TOKEN_W1480"], chunked=False)
         big_body(ctx, d, fx["RB_TOKEN_W1480"], chunked=True)
         st = https_request(ctx, d.port, "/v1/rates", token)
         check("still serving after the 10 MB bodies", st == 200, f"status {st}")
         many_headers(ctx, d, token)
-        hwm = vm_hwm_kib(d.pid)
-    finally:
-        rc = d.stop()
-    note(f"daemon A peak RSS (VmHWM) {hwm / 1024.0:.1f} MiB")
-    check("daemon A peak RSS bounded", 0 < hwm <= rss_bound_mib * 1024,
-          f"{hwm / 1024.0:.1f} MiB <= {rss_bound_mib} MiB")
-    check("daemon A exits 0 on SIGTERM", rc == 0, f"exit {rc}")
+
+    run_daemon(daemon_bin, fx, ctx, "A", settings, rss_bound_mib, work_a)
 
     # Daemon B: a low max_connections against a flood of new handshakes.
     max_conn = 32
     settings = {"max_connections": max_conn, "idle_timeout_s": 3}
     if read_timeout:
         settings["request_read_timeout_s"] = read_timeout
-    d = Daemon(daemon_bin, fx, "b", settings)
-    try:
-        check("daemon B ready", wait_ready(ctx, d))
-        handshake_flood(ctx, d, token, max_conn)
-        hwm = vm_hwm_kib(d.pid)
-    finally:
-        rc = d.stop()
-    note(f"daemon B peak RSS (VmHWM) {hwm / 1024.0:.1f} MiB")
-    check("daemon B peak RSS bounded", 0 < hwm <= rss_bound_mib * 1024,
-          f"{hwm / 1024.0:.1f} MiB <= {rss_bound_mib} MiB")
-    check("daemon B exits 0 on SIGTERM", rc == 0, f"exit {rc}")
+    run_daemon(daemon_bin, fx, ctx, "B", settings, rss_bound_mib,
+               lambda d: handshake_flood(ctx, d, token, max_conn))
 
     return summary()
 

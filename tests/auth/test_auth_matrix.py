@@ -29,7 +29,6 @@ example with the municipality and dossier numbers replaced.
 Usage: test_auth_matrix.py REIMBURSECTL OPENAPI_YAML (with RB_FIXTURE set).
 """
 import copy
-import http.client
 import json
 import os
 import random
@@ -43,7 +42,7 @@ import urllib.parse
 
 import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from rbtest import env_file  # noqa: E402
+from rbtest import MONEY_ROUTES, KeepAlive, env_file  # noqa: E402
 
 RESULTS = []
 FAILS = []
@@ -58,18 +57,11 @@ def check(name, ok, detail=""):
         print(f"not ok {len(RESULTS)} - {name}" + (f": {detail}" if detail else ""), flush=True)
 
 
-# The writes that move money require an Idempotency-Key (428 without one): a request of this
-# test that names none gets a fresh key, as a careful client would send.
-MONEY_ROUTES = ("/v1/payments", "/v1/payments/import", "/v1/allocations", "/v1/rates",
-                "/v1/accruals/run")
-
-
 class Api:
     def __init__(self, url, ca):
         u = urllib.parse.urlparse(url)
         self.host, self.port = u.hostname, u.port
-        self.ctx = ssl.create_default_context(cafile=ca)
-        self.conn = None
+        self.conn = KeepAlive(ssl.create_default_context(cafile=ca), self.host, self.port)
 
     def call(self, method, path, token=None, body=None, ctype="application/json", auth=None,
              extra=None):
@@ -85,24 +77,7 @@ class Api:
             headers["Content-Type"] = ctype
         if method == "POST" and path in MONEY_ROUTES:
             headers["Idempotency-Key"] = f"am-{os.getpid()}-{time.time_ns()}"
-        for attempt in range(2):
-            if self.conn is None:
-                self.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
-                                                        timeout=30)
-            try:
-                self.conn.request(method, path, body=data, headers=headers)
-                r = self.conn.getresponse()
-                raw = r.read()
-                if r.getheader("Connection", "").lower() == "close":
-                    self.conn.close()
-                    self.conn = None
-                return r.status, raw
-            except (http.client.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-        raise RuntimeError("unreachable")
+        return self.conn.send(method, path, data, headers)
 
 
 def rand_dossier(prefix):
@@ -364,14 +339,20 @@ def main():
                 st, raw = api.call(M, pi, T["A1480"], bi, ci)
                 case(route, klass, "admin (1480), invalid body: past auth", past_auth, st, raw)
             continue
+
+        def ask(muni, tok, who, what, want, query=None):
+            """One request built for `muni`, sent with token `tok`; checked by case()."""
+            p, body, ctype, sent = build(path, method, op, muni, query)
+            st, raw = api.call(M, p, tok, body, ctype)
+            case(route, klass, what, want, st, raw, who, sent)
+            return st, raw
+
         # 3. municipality 1481 against 1480.
         has_obj = "{id}" in path and path.startswith("/v1/placements")
         has_code = "{code}" in path
         qparams = [resolve(spec, x).get("name") for x in op.get("parameters", [])]
         if has_obj:
-            p, body, ctype, sent = build(path, method, op, "1480")
-            st, raw = api.call(M, p, T["W1481"], body, ctype)
-            case(route, klass, "1481 on 1480's object", 404, st, raw, "1481", sent)
+            st, raw = ask("1480", T["W1481"], "1481", "1481 on 1480's object", 404)
             # and the other way round
             p, body, ctype, sent = build(path, method, op, "1481")
             tok = T["W1480"] if klass == "write" else T["R1480"]
@@ -380,27 +361,16 @@ def main():
             st, raw = api.call(M, p, T["A1480"], body, ctype)
             case(route, klass, "admin (1480) on 1481's object", 404, st, raw, "1480", sent)
         elif has_code:
-            p, body, ctype, sent = build(path, method, op, "1480")
-            st, raw = api.call(M, p, T["W1481"], body, ctype)
-            case(route, klass, "1481 on 1480's municipality", 403, st, raw, "1481", sent)
-            p, body, ctype, sent = build(path, method, op, "1481")
-            st, raw = api.call(M, p, T["A1480"], body, ctype)
-            case(route, klass, "admin (1480) on 1481's municipality", 403, st, raw, "1480", sent)
+            st, raw = ask("1480", T["W1481"], "1481", "1481 on 1480's municipality", 403)
+            st, raw = ask("1481", T["A1480"], "1480", "admin (1480) on 1481's municipality", 403)
         elif "municipality" in qparams:
-            p, body, ctype, sent = build(path, method, op, "1480", {"municipality": "1480"})
-            st, raw = api.call(M, p, T["W1481"], body, ctype)
-            case(route, klass, "1481 on a list filtered on 1480", 403, st, raw, "1481", sent)
-            p, body, ctype, sent = build(path, method, op, "1481", {"municipality": "1481"})
-            st, raw = api.call(M, p, T["A1480"], body, ctype)
-            case(route, klass, "admin (1480) on a list filtered on 1481", 403, st, raw, "1480",
-                 sent)
+            st, raw = ask("1480", T["W1481"], "1481", "1481 on a list filtered on 1480", 403,
+                          {"municipality": "1480"})
+            st, raw = ask("1481", T["A1480"], "1480", "admin (1480) on a list filtered on 1481",
+                          403, {"municipality": "1481"})
         elif has_body_municipality(spec, op) or (body is not None and ctype == "text/csv"):
-            p, body, ctype, sent = build(path, method, op, "1480")
-            st, raw = api.call(M, p, T["W1481"], body, ctype)
-            case(route, klass, "1481 creates for 1480", 403, st, raw, "1481", sent)
-            p, body, ctype, sent = build(path, method, op, "1481")
-            st, raw = api.call(M, p, T["A1480"], body, ctype)
-            case(route, klass, "admin (1480) creates for 1481", 403, st, raw, "1480", sent)
+            st, raw = ask("1480", T["W1481"], "1481", "1481 creates for 1480", 403)
+            st, raw = ask("1481", T["A1480"], "1480", "admin (1480) creates for 1481", 403)
             if path == "/v1/allocations":
                 check(f"{route}: an allocation for another municipality needs national scope",
                       b"national scope" in raw, f"body {raw[:160]!r}")
@@ -414,28 +384,18 @@ def main():
             st, raw = api.call(M, pi, T["WSTAR"], bi, ci)
             case(route, klass, "write (*), invalid body: past auth", past_auth, st, raw)
         else:
-            p, body, ctype, sent = build(path, method, op, "1480")
-            st, raw = api.call(M, p, T["R1480"], body, ctype)
-            case(route, klass, "owner (read 1480)", {200}, st, raw, "1480", sent)
-            p, body, ctype, sent = build(path, method, op, "1480")
-            st, raw = api.call(M, p, T["A1480"], body, ctype)
-            case(route, klass, "admin (1480) on its own", {200}, st, raw, "1480", sent)
-            p, body, ctype, sent = build(path, method, op, "1481")
-            st, raw = api.call(M, p, T["W1481"], body, ctype)
-            case(route, klass, "1481 (write) on its own", {200}, st, raw, "1481", sent)
+            st, raw = ask("1480", T["R1480"], "1480", "owner (read 1480)", {200})
+            st, raw = ask("1480", T["A1480"], "1480", "admin (1480) on its own", {200})
+            st, raw = ask("1481", T["W1481"], "1481", "1481 (write) on its own", {200})
             if path.endswith("/search"):
                 # 1481 searching for 1480's person: an empty answer, nothing revealed.
-                p, body, ctype, sent = build(path, method, op, "1481")
-                st, raw = api.call(M, p, T["W1481"], body, ctype)
+                st, raw = ask("1481", T["W1481"], "1481", "1481 searches 1480's dossier: empty",
+                              200)
                 items = json.loads(raw).get("items", None) if st == 200 else None
-                case(route, klass, "1481 searches 1480's dossier: empty", 200, st, raw, "1481",
-                     sent)
                 check(f"{route}: 1481 finds nothing of 1480's person", items == [],
                       f"items {items}")
             # The read-everything client: 200 (totals) or 403 (persons); bodies checked below.
-            p, body, ctype, sent = build(path, method, op, "1480")
-            st, raw = api.call(M, p, T["RSTAR"], body, ctype)
-            case(route, klass, "read (*)", {200, 403}, st, raw, "RSTAR", sent)
+            ask("1480", T["RSTAR"], "RSTAR", "read (*)", {200, 403})
 
     # ---- national_scope_in_database: the database refuses a rate row from a scoped client too
     with open(conf) as f:

@@ -40,7 +40,7 @@ import time
 import uuid
 from collections import Counter
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from rbtest import RESULTS, check, env_file, free_port  # noqa: E402
+from rbtest import MONEY_ROUTES, RESULTS, KeepAlive, check, env_file, free_port  # noqa: E402
 
 try:
     from zoneinfo import ZoneInfo
@@ -54,17 +54,11 @@ N_PLACEMENTS = 16
 N_SAME_KEY_PAIRS = 6  # per round
 
 
-# The writes that move money require an Idempotency-Key (428 without one): a request of this
-# test that names none gets a fresh key, as a careful client would send.
-MONEY_ROUTES = ("/v1/payments", "/v1/payments/import", "/v1/allocations", "/v1/rates",
-                "/v1/accruals/run")
-
-
 class Client:
     """One keep-alive HTTPS connection to one daemon (one per thread)."""
 
     def __init__(self, ctx, port):
-        self.ctx, self.port, self.conn = ctx, port, None
+        self.conn = KeepAlive(ctx, "127.0.0.1", port)
 
     def request(self, method, path, token, body=None, key=None):
         raw = None if body is None else json.dumps(body, separators=(",", ":")).encode()
@@ -75,27 +69,10 @@ class Client:
             key = f"td-auto-{uuid.uuid4()}"
         if key is not None:
             headers["Idempotency-Key"] = key
-        for attempt in range(2):
-            if self.conn is None:
-                self.conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx,
-                                                        timeout=30)
-            try:
-                self.conn.request(method, path, body=raw, headers=headers)
-                resp = self.conn.getresponse()
-                data = resp.read()
-                if resp.getheader("Connection", "").lower() == "close":
-                    self.close()
-                return resp.status, data
-            except (OSError, http.client.HTTPException):
-                self.close()
-                if attempt == 1 or method == "POST":
-                    raise
-        raise AssertionError("unreachable")
+        return self.conn.send(method, path, raw, headers, retry=method != "POST")
 
     def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        self.conn.close()
 
 
 def error_code(data):
@@ -482,8 +459,9 @@ def both_at_once(ctx, ports, method, path, token, body, key, timeout=30):
     """The same request to D1 and D2, released together; returns {name: (status, body)}."""
     clients = {n: Client(ctx, p) for n, p in ports.items()}
     for c in clients.values():  # connect and handshake first, so the requests leave together
-        c.conn = http.client.HTTPSConnection("127.0.0.1", c.port, context=ctx, timeout=timeout)
-        c.conn.connect()
+        c.conn.conn = http.client.HTTPSConnection("127.0.0.1", c.conn.port, context=ctx,
+                                                  timeout=timeout)
+        c.conn.conn.connect()
     gate = threading.Barrier(len(clients))
     out = {}
 

@@ -54,13 +54,19 @@ RUN = f"{os.getpid()}-{int(time.time())}"
 
 HOOK_SQL = """
 CREATE TABLE IF NOT EXISTS rb_test_commit_delay (dossier text PRIMARY KEY, seconds float8 NOT NULL);
+-- A person's insert sleeps at COMMIT while its dossier's md5 has a row; an accrual run's
+-- journals (trigger argument 'journal') while the row 'journal' says so.
 CREATE OR REPLACE FUNCTION rb_test_commit_delay_fn() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
+    k text := TG_ARGV[0];
     s float8;
 BEGIN
-    SELECT seconds INTO s FROM rb_test_commit_delay WHERE dossier = md5(NEW.dossier_number);
-    IF s IS NOT NULL THEN
+    IF k IS NULL THEN
+        k := md5(NEW.dossier_number);
+    END IF;
+    SELECT seconds INTO s FROM rb_test_commit_delay WHERE dossier = k;
+    IF s IS NOT NULL AND s > 0 THEN
         PERFORM pg_sleep(s);
     END IF;
     RETURN NULL;
@@ -68,26 +74,14 @@ END $$;
 DROP TRIGGER IF EXISTS rb_test_commit_delay ON persons;
 CREATE CONSTRAINT TRIGGER rb_test_commit_delay AFTER INSERT ON persons
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rb_test_commit_delay_fn();
--- An accrual run's journals sleep at COMMIT while the row 'journal' says so.
-CREATE OR REPLACE FUNCTION rb_test_journal_delay_fn() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
-DECLARE
-    s float8;
-BEGIN
-    SELECT seconds INTO s FROM rb_test_commit_delay WHERE dossier = 'journal';
-    IF s IS NOT NULL AND s > 0 THEN
-        PERFORM pg_sleep(s);
-    END IF;
-    RETURN NULL;
-END $$;
 DROP TRIGGER IF EXISTS rb_test_journal_delay ON journal;
 CREATE CONSTRAINT TRIGGER rb_test_journal_delay AFTER INSERT ON journal
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rb_test_journal_delay_fn();
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rb_test_commit_delay_fn('journal');
 """
 UNHOOK_SQL = """
 DROP TRIGGER IF EXISTS rb_test_commit_delay ON persons;
-DROP FUNCTION IF EXISTS rb_test_commit_delay_fn();
 DROP TRIGGER IF EXISTS rb_test_journal_delay ON journal;
+DROP FUNCTION IF EXISTS rb_test_commit_delay_fn();
 DROP FUNCTION IF EXISTS rb_test_journal_delay_fn();
 DROP TABLE IF EXISTS rb_test_commit_delay;
 """

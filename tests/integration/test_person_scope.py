@@ -31,11 +31,9 @@ import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from rbtest import check, fixture_env, summary  # noqa: E402
+from rbtest import api_json, check, fixture_env, summary  # noqa: E402
 
 FX = fixture_env()
 with open(FX["RB_CONF"]) as f:
@@ -48,24 +46,12 @@ SEQ = [0]
 
 def api(method, path, token, body=None):
     """(status, parsed JSON) of one request; every POST with a fresh Idempotency-Key."""
-    headers = {"Authorization": "Bearer " + token}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json; charset=utf-8"
+    key = None
     if method == "POST":
         SEQ[0] += 1
-        headers["Idempotency-Key"] = f"ps-{TAG}-{SEQ[0]}"
-    req = urllib.request.Request(FX["RB_URL"] + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, context=CTX, timeout=120) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw or b"{}")
-        except ValueError:
-            return e.code, {"raw": raw.decode(errors="replace")}
+        key = f"ps-{TAG}-{SEQ[0]}"
+    return api_json(CTX, FX["RB_URL"] + path, method, token, body, key, 120,
+                    "application/json; charset=utf-8")
 
 
 def dossier(label):

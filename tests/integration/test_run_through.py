@@ -28,12 +28,10 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from rbtest import check, fixture_env, summary  # noqa: E402
+from rbtest import api_json, check, fixture_env, summary  # noqa: E402
 
 FX = fixture_env()
 CTX = ssl.create_default_context(cafile=FX["RB_CA"])
@@ -51,17 +49,8 @@ def psql(sql):
 
 
 def api(method, path, token, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Authorization": "Bearer " + token}
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-        headers["Idempotency-Key"] = f"run-through-{os.getpid()}-{time.time_ns()}"
-    req = urllib.request.Request(FX["RB_URL"] + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, context=CTX, timeout=300) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
+    key = f"run-through-{os.getpid()}-{time.time_ns()}" if body is not None else None
+    return api_json(CTX, FX["RB_URL"] + path, method, token, body, key, 300)
 
 
 def run(through):

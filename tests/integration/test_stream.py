@@ -108,21 +108,28 @@ def statement_running():
     return int(n) > 0
 
 
-def test_stalled_client():
-    """Reads the headers and a little, then stops reading for a while."""
+def start_export(timeout, extra=""):
+    """A TLS connection with a small receive buffer that asked for the export and read its first
+    32 KiB (less if the reply ended); (socket, bytes read)."""
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-    raw.settimeout(30)
+    raw.settimeout(timeout)
     raw.connect((HOST, PORT))
     s = tls_context().wrap_socket(raw, server_hostname="localhost")
     s.sendall(f"GET {PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
-              f"{FX['RB_TOKEN_ADMIN']}\r\nConnection: close\r\n\r\n".encode())
+              f"{FX['RB_TOKEN_ADMIN']}\r\n{extra}\r\n".encode())
     got = b""
     while len(got) < 32768:
         chunk = s.recv(16384)
         if not chunk:
             break
         got += chunk
+    return s, got
+
+
+def test_stalled_client():
+    """Reads the headers and a little, then stops reading for a while."""
+    s, got = start_export(30, "Connection: close\r\n")
     rss0 = rss_kib(int(FX["RB_DAEMON_PID"]))
     running = False
     end = time.monotonic() + 2.0
@@ -253,16 +260,7 @@ def test_deadline_midway():
     """A client that stops reading for longer than request_timeout_s: the statement is ended
     at the request's deadline, and the reply is cut short (no last chunk, the connection
     closed), never left hanging nor passed off as complete."""
-    raw = socket.socket()
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-    raw.settimeout(60)
-    raw.connect((HOST, PORT))
-    s = tls_context().wrap_socket(raw, server_hostname="localhost")
-    s.sendall(f"GET {PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
-              f"{FX['RB_TOKEN_ADMIN']}\r\n\r\n".encode())
-    got = b""
-    while len(got) < 32768:
-        got += s.recv(16384)
+    s, got = start_export(60)
     time.sleep(request_timeout_s() + 2)
     t0 = time.monotonic()
     try:

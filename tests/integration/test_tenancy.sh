@@ -50,16 +50,8 @@ command -v curl >/dev/null || die "curl not found"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-passed=0
-failed=0
-ok() {
-    passed=$((passed + 1))
-    echo "ok $((passed + failed)) - $1"
-}
-notok() {
-    failed=$((failed + 1))
-    echo "not ok $((passed + failed)) - $1: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-600)"
-}
+# shellcheck source-path=SCRIPTDIR source=../tap.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 # ---- the API
 
@@ -251,5 +243,4 @@ check_value "scope 1480 updates no 1481 placement" 1480 \
 check_value "no journal of the failed attempts was kept" '*' \
     "SELECT count(*) FROM journal WHERE cause LIKE 'tenancy test%'" 'v == 0'
 
-echo "$passed passed, $failed failed"
-((failed == 0))
+tap_end

@@ -13,11 +13,9 @@
 # Prints `ok N - ...` lines and `P passed, F failed`.
 set -euo pipefail
 
-[[ -n "${RB_FIXTURE:-}" ]] || {
-    echo "not ok 1 - RB_FIXTURE is not set"
-    echo "0 passed, 1 failed"
-    exit 1
-}
+# shellcheck source-path=SCRIPTDIR source=../tap.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+tap_need_fixture
 pgenv="$RB_FIXTURE/pg.env"
 val() { sed -n "s/^$1=//p" "$pgenv" | head -n 1; }
 sock="$(val RB_FX_SOCK)"
@@ -39,20 +37,14 @@ got="$(psql_super -c "SELECT current_setting('log_min_duration_statement') || ' 
 echo "# fixture cluster: log_min_duration_statement, log_line_prefix = $got"
 app_settings="$(psql_super -c "SELECT array_to_string(setconfig, ', ') FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = 'reimbursed_app'")"
 echo "# the daemon's role reimbursed_app has: ${app_settings:-(nothing)}"
-passed=0 failed=0
 if [[ "$got" == "0 %m [%p] %q%u@%d app=%a " ]]; then
-    passed=$((passed + 1))
-    echo "ok 1 - the fixture's PostgreSQL logs every statement, with user and application"
+    ok "the fixture's PostgreSQL logs every statement, with user and application"
 else
-    failed=$((failed + 1))
-    echo "not ok 1 - the fixture's PostgreSQL log settings did not take: $got"
+    notok "the fixture's PostgreSQL log settings did not take" "$got"
 fi
 if [[ "$app_settings" == *log_parameter_max_length=0* && "$app_settings" == *log_error_verbosity=terse* ]]; then
-    passed=$((passed + 1))
-    echo "ok 2 - the daemon's role logs no parameters and terse errors (RULES.md §5 and §7)"
+    ok "the daemon's role logs no parameters and terse errors (RULES.md §5 and §7)"
 else
-    failed=$((failed + 1))
-    echo "not ok 2 - the daemon's role lacks log_parameter_max_length=0 / log_error_verbosity=terse"
+    notok "the daemon's role lacks log_parameter_max_length=0 / log_error_verbosity=terse"
 fi
-echo "$passed passed, $failed failed"
-((failed == 0))
+tap_end

@@ -15,11 +15,9 @@
 # `P passed, F failed`.
 set -euo pipefail
 
-[[ -n "${RB_FIXTURE:-}" ]] || {
-    echo "not ok 1 - RB_FIXTURE is not set"
-    echo "0 passed, 1 failed"
-    exit 1
-}
+# shellcheck source-path=SCRIPTDIR source=../tap.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+tap_need_fixture
 ENVFILE="$RB_FIXTURE/env"
 envval() { sed -n "s/^$1=//p" "$2" | head -n 1; }
 DB_ADMIN="$(envval RB_DB_ADMIN "$ENVFILE")"
@@ -27,17 +25,6 @@ PGBASE="$(envval RB_FX_BASE "$RB_FIXTURE/pg.env")"
 
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-ok() {
-    passed=$((passed + 1))
-    echo "ok $((passed + failed)) - $1"
-}
-notok() {
-    failed=$((failed + 1))
-    echo "not ok $((passed + failed)) - $1"
-}
 
 # ---- what must never appear
 # The owner role is under FORCE ROW LEVEL SECURITY too: scope '*' reads every municipality.
@@ -143,5 +130,4 @@ if [[ -n "$pglog" ]]; then
 fi
 
 echo "# scanned $((${#logs[@]} + (${pglog:+1}+0))) files, $total_lines lines; $n_dossiers dossier numbers and $n_tokens tokens checked; $product_hits hits"
-echo "$passed passed, $failed failed"
-((failed == 0))
+tap_end

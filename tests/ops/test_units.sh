@@ -202,16 +202,14 @@ conf="$tmp/nightly.conf"
 reports="$tmp/reports"
 mkdir -p "$reports"
 export STUB_LOG="$tmp/stub.log"
-nightly() { # [env...] -- args → exit status; the calls are in $STUB_LOG
+nightly() { # args → its exit status in $rc; the calls are in $STUB_LOG
     : >"$STUB_LOG"
-    local rc=0
+    rc=0
     "$SRC/ops/nightly" -c "$conf" -o "$reports" --ctl "$stub" "$@" >"$tmp/nightly.out" 2>&1 || rc=$?
-    return "$rc"
 }
 for _ in 1 2; do
     today="$(TZ=Europe/Stockholm date +%F)"
-    rc=0
-    nightly || rc=$?
+    nightly
     [[ "$today" == "$(TZ=Europe/Stockholm date +%F)" ]] && break
 done
 yesterday="$(python3 -c 'import datetime,sys; print(datetime.date.fromisoformat(sys.argv[1]) - datetime.timedelta(days=1))' "$today")"
@@ -221,35 +219,27 @@ check "nightly: accrue through yesterday (Europe/Stockholm), then report for tod
     test "$(cat "$STUB_LOG")" = "-c $conf accrue --through $yesterday
 -c $conf report --date $today --out $reports
 -c $conf idempotency expire"
-rc=0
-nightly --date 2024-03-01 || rc=$?
+nightly --date 2024-03-01
 check "nightly --date 2024-03-01: accrue through 2024-02-29 (leap day), report for 2024-03-01" \
     test "$rc:$(cat "$STUB_LOG")" = "0:-c $conf accrue --through 2024-02-29
 -c $conf report --date 2024-03-01 --out $reports
 -c $conf idempotency expire"
-rc=0
-nightly --date 2026-03-30 || rc=$?
+nightly --date 2026-03-30
 check "nightly --date 2026-03-30 (the day after a DST change): accrue through 2026-03-29" \
     grep -q "accrue --through 2026-03-29$" "$STUB_LOG"
-rc=0
-nightly --date 2024-02-30 || rc=$?
+nightly --date 2024-02-30
 check "nightly --date 2024-02-30: a usage error (exit 2), nothing run" test "$rc:$(cat "$STUB_LOG")" = "2:"
-rc=0
-STUB_ACCRUE_RC=1 nightly || rc=$?
+STUB_ACCRUE_RC=1 nightly
 check "nightly: a failed accrual fails the job (exit 1) and writes no report" \
     test "$rc:$(wc -l <"$STUB_LOG")" = "1:1"
-rc=0
-STUB_ACCRUE_RC=3 nightly || rc=$?
+STUB_ACCRUE_RC=3 nightly
 check "nightly: a refused accrual (409) fails the scheduled job" test "$rc" = 1
-rc=0
-STUB_ACCRUE_RC=3 nightly --date 2024-03-01 || rc=$?
+STUB_ACCRUE_RC=3 nightly --date 2024-03-01
 check "nightly --date: a refused accrual (a later run exists) still writes the report" \
     test "$rc:$(wc -l <"$STUB_LOG")" = "0:3"
-rc=0
-STUB_REPORT_RC=1 nightly || rc=$?
+STUB_REPORT_RC=1 nightly
 check "nightly: a failed report fails the job (exit 1)" test "$rc" = 1
-rc=0
-STUB_IDEM_RC=1 nightly || rc=$?
+STUB_IDEM_RC=1 nightly
 check "nightly: a failed key expiry fails the job (exit 1)" test "$rc" = 1
 rc=0
 "$SRC/ops/nightly" -c "$conf" -o "$tmp/missing" --ctl "$stub" >/dev/null 2>&1 || rc=$?

@@ -15,7 +15,9 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 RESULTS = []
 
@@ -90,6 +92,66 @@ def raw_get(ctx, port, path, token=None, extra_headers="", timeout=30):
                 data += chunk
     status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1") else 0
     return status, time.monotonic() - t0, data
+
+
+# The writes that move money require an Idempotency-Key (428 without one): a test request that
+# names none gets a fresh key, as a careful client would send.
+MONEY_ROUTES = ("/v1/payments", "/v1/payments/import", "/v1/allocations", "/v1/rates",
+                "/v1/accruals/run")
+
+
+def api_json(ctx, url, method, token, body=None, key=None, timeout=120,
+             ctype="application/json"):
+    """(status, parsed JSON) of one urllib request (a body that is not JSON as {"raw": text})."""
+    headers = {"Authorization": "Bearer " + token}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = ctype
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw or b"{}")
+        except ValueError:
+            return e.code, {"raw": raw.decode(errors="replace")}
+
+
+class KeepAlive:
+    """One keep-alive HTTPS connection, opened again after the daemon closed it. A request that
+    fails on a reused connection is sent once more when `retry` allows (a POST may have run)."""
+
+    def __init__(self, ctx, host, port):
+        self.ctx, self.host, self.port, self.conn = ctx, host, port, None
+
+    def send(self, method, path, data, headers, retry=True):
+        """(status, body bytes)."""
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
+                                                        timeout=30)
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                r = self.conn.getresponse()
+                raw = r.read()
+                if r.getheader("Connection", "").lower() == "close":
+                    self.close()
+                return r.status, raw
+            except (http.client.HTTPException, OSError):
+                self.close()
+                if attempt or not retry:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 class Response:
