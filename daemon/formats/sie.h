@@ -2,7 +2,7 @@
  *
  * Pure: builds the file into a caller-owned strbuf, no I/O. The output is what the SIE 4B
  * specification (2008-09-30) asks for and what real exports look like
- * (../shared/data/sie-examples/): CP437 ("#FORMAT PC8") bytes, CRLF line ends, records in the
+ * (tests/data/sie-examples/): CP437 ("#FORMAT PC8") bytes, CRLF line ends, records in the
  * order identification, chart of accounts, verifications. The writer knows nothing about our
  * ledger: the caller maps accounts to numbers and decides the texts.
  *

@@ -6,7 +6,7 @@ foreach(name IN ITEMS sie payments_csv)
   add_test(NAME unit_${name} COMMAND unit_${name})
   set_tests_properties(unit_${name} PROPERTIES LABELS unit TIMEOUT 120)
 endforeach()
-# The real SIE files from Swedish bookkeeping programs that test_sie.c reads back (issue 4:
-# ../shared/data/sie-examples/ beside the repository); the test skips itself when they are absent.
+# The real SIE files from Swedish bookkeeping programs that test_sie.c reads back
+# (tests/data/sie-examples/, MIT licence, see its README); the test skips itself when absent.
 target_compile_definitions(unit_sie PRIVATE
-  SIE_EXAMPLES_DIR="${PROJECT_SOURCE_DIR}/../shared/data/sie-examples")
+  SIE_EXAMPLES_DIR="${PROJECT_SOURCE_DIR}/tests/data/sie-examples")

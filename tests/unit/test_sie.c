@@ -15,7 +15,7 @@
 #include "strbuf.h"
 
 #ifndef SIE_EXAMPLES_DIR
-#define SIE_EXAMPLES_DIR "../shared/data/sie-examples"
+#define SIE_EXAMPLES_DIR "tests/data/sie-examples"
 #endif
 
 #define MAX_TOKS 64
