@@ -224,6 +224,11 @@ def main():
                 worst_pg = max(worst_pg, rec)
                 for t0, t1, who, st, ra in rows:
                     if t0 >= t_fault and t1 <= t_issue:
+                        # The accruer's first request after a daemon kill fails on its stale
+                        # keep-alive connection (no answer at all); when that request happens to
+                        # fall in a later PostgreSQL outage it is not an answer of that outage.
+                        if st == 0 and who == "accrual":
+                            continue
                         n_outage += 1
                         # A write whose COMMIT was in flight as PostgreSQL went down cannot
                         # know whether it committed: 504 outcome_unknown, never "retry".
